@@ -91,6 +91,9 @@ for (const row of ROWS) {
   }
 }
 
+/** Rows whose ModRM.mod is ignored (R operands: MOV to/from CR and DR), by row id. */
+const modIgnored: boolean[] = ROWS.map((row) => row.operands.some((o) => o.kind === 'R'));
+
 /** Sizes in bytes of each operand's immediate/offset part, precomputed per row. */
 function immBytes(kind: string, size: string, opsize: number, adsize: number): number {
   switch (kind) {
@@ -192,7 +195,12 @@ export function decode(bytes: Uint8Array, at: number, code32: boolean, limit = b
     insn.reg = (modrm >> 3) & 7;
     insn.rm = modrm & 7;
     row = entry[modrm] ?? null;
-    if (insn.mod !== 3) {
+    if (row !== null && modIgnored[row.id]) {
+      // MOV to/from CRn/DRn: the processor ignores ModRM.mod and always uses the
+      // register named by rm (SDM vol. 2, MOV—Move to/from Control Registers), so no
+      // displacement or SIB follows. We report mod = 3 to match.
+      insn.mod = 3;
+    } else if (insn.mod !== 3) {
       p = decodeAddress(insn, bytes, p, end);
       if (p < 0) return finish(insn, at, -p, 'truncated');
     }

@@ -1,0 +1,456 @@
+/**
+ * The CPU and its cold tier: fetch, decode, execute one instruction at a time,
+ * using the semantics functions of src/x86/sem (the same functions the
+ * translator calls from generated code).
+ *
+ * Precise exceptions: a fault is a thrown CpuException. Semantics read and check
+ * everything before they write architectural state, so at a fault the registers
+ * are as they were before the instruction; the executor additionally restores
+ * ESP (stack sequences such as PUSHA and ENTER write it last anyway) and EIP, then
+ * delivers the exception. Memory writes that preceded the fault stay, as on the
+ * hardware.
+ *
+ * The CPU reaches the rest of the machine only through interfaces: LinearMemory
+ * (paging lives behind it, in runtime/), PortBus, and SystemHooks, which the
+ * protected-mode machinery fills in (segment loads with descriptor checks, IDT
+ * delivery, task switches). Real mode needs none of the hooks.
+ */
+import { decode, type Insn } from './decoder.js';
+import { FLAG, type Row } from './rows.js';
+import { CpuException, CpuState, EXC, REAL_MODE_ATTR, REG, SREG } from './state.js';
+import { getFlags, loadFlags } from './flags.js';
+
+/** Linear-address memory: paging, if enabled, is applied behind this interface. */
+export interface LinearMemory {
+  read8(lin: number): number;
+  read16(lin: number): number;
+  read32(lin: number): number;
+  write8(lin: number, v: number): void;
+  write16(lin: number, v: number): void;
+  write32(lin: number, v: number): void;
+  /**
+   * Copy up to `max` code bytes starting at `lin` into `buf` without crossing a
+   * page boundary; returns the number copied (at least 1, or throws the fault).
+   */
+  fetch(lin: number, buf: Uint8Array, at: number, max: number): number;
+}
+
+export interface PortBus {
+  portIn(port: number, size: 1 | 2 | 4): number;
+  portOut(port: number, size: 1 | 2 | 4, value: number): void;
+}
+
+/** Protected-mode machinery, supplied by the runtime (system issue). */
+export interface SystemHooks {
+  /** Load a segment register in protected mode with every descriptor check. */
+  loadSegment(cpu: Cpu, seg: number, selector: number): void;
+  /** Deliver an interrupt or exception through the IDT. */
+  deliver(cpu: Cpu, vector: number, errorCode: number, kind: DeliveryKind, nextEip: number): void;
+}
+
+export type DeliveryKind = 'fault' | 'software' | 'external';
+
+export type SemFn = (cpu: Cpu, insn: Insn) => void;
+
+/** What ended a run() call. */
+export type StopReason = 'count' | 'halt' | 'shutdown' | 'stop';
+
+export class Cpu extends CpuState {
+  /** EIP of the instruction after the current one; control transfers overwrite it. */
+  nextEip = 0;
+  /** The instruction being executed (valid during a semantics call). */
+  insn: Insn | null = null;
+  instructionCount = 0;
+  /** Set by semantics that must end run() (HLT, shutdown, a hook's request). */
+  stopReason: StopReason | '' = '';
+  /** Host callback on shutdown (triple fault); default: stop the run. */
+  onShutdown: (() => void) | null = null;
+  /** Pending external interrupt source (the PIC/APIC); null when none is wired. */
+  interruptController: { hasInterrupt(): boolean; acknowledge(): number } | null = null;
+
+  private readonly fetchBuf = new Uint8Array(16);
+  private readonly decoded: Insn = decode(new Uint8Array([0x90]), 0, false);
+
+  constructor(
+    public mem: LinearMemory,
+    public ports: PortBus,
+    public semantics: Readonly<Record<string, SemFn>>,
+    public sys: SystemHooks | null = null,
+  ) {
+    super();
+    this.reset();
+  }
+
+  /** Power-on state (SDM vol. 3 §9.1.1): real mode, CS:IP = F000:FFF0 with base FFFF0000. */
+  reset(): void {
+    this.r32.fill(0);
+    this.r32[REG.EDX] = 0x600;
+    for (let s = 0; s < 6; s++) {
+      this.segSel[s] = 0;
+      this.segBase[s] = 0;
+      this.segLimit[s] = 0xffff;
+      this.segAttr[s] = REAL_MODE_ATTR;
+    }
+    this.segSel[SREG.CS] = 0xf000;
+    this.segBase[SREG.CS] = 0xffff0000 | 0;
+    this.eip = 0xfff0;
+    loadFlags(this, 2);
+    this.cr0 = 0x60000010;
+    this.cr2 = this.cr3 = this.cr4 = 0;
+    this.efer = 0;
+    this.gdtrBase = 0; this.gdtrLimit = 0xffff;
+    this.idtrBase = 0; this.idtrLimit = 0x3ff;
+    this.cpl = 0;
+    this.halted = false;
+    this.interruptShadow = false;
+  }
+
+  // ---- faults -------------------------------------------------------------
+
+  raise(vector: number, errorCode = -1): never {
+    throw new CpuException(vector, errorCode);
+  }
+
+  // ---- segmented memory -----------------------------------------------------
+
+  /**
+   * Check an access of `size` bytes at `offset` in segment `seg` against its limit
+   * (and, in protected mode, its type), and return the linear address.
+   */
+  linear(seg: number, offset: number, size: number, write: boolean): number {
+    const limit = this.segLimit[seg]!;
+    const attr = this.segAttr[seg]!;
+    const last = offset + size - 1;
+    if (attr & 0x400 && !(attr & 0x800)) {
+      // Expand-down data segment: valid offsets are limit+1 .. 0xFFFF or 0xFFFFFFFF.
+      const top = attr & FLAG_DB ? 0xffffffff : 0xffff;
+      if (offset <= limit || last > top) this.segmentFault(seg);
+    } else if (last > limit) {
+      this.segmentFault(seg);
+    }
+    if (this.protectedMode && !(this.flagsBits & FLAG.VM)) this.checkSegmentType(seg, write);
+    return (this.segBase[seg]! + offset) | 0;
+  }
+
+  private segmentFault(seg: number): never {
+    if (seg === SREG.SS) this.raise(EXC.SS, 0);
+    this.raise(EXC.GP, 0);
+  }
+
+  private checkSegmentType(seg: number, write: boolean): void {
+    const attr = this.segAttr[seg]!;
+    if (!(attr & 0x8000)) this.segmentFault(seg); // null or not present (a null selector loads P=0)
+    if (attr & 0x800) {
+      // Code: never writable; readable only with R.
+      if (write || !(attr & 0x200)) this.raise(EXC.GP, 0);
+    } else if (write && !(attr & 0x200)) {
+      this.segmentFault(seg);
+    }
+  }
+
+  read8(seg: number, off: number): number {
+    return this.mem.read8(this.linear(seg, off, 1, false));
+  }
+  read16(seg: number, off: number): number {
+    return this.mem.read16(this.linear(seg, off, 2, false));
+  }
+  read32(seg: number, off: number): number {
+    return this.mem.read32(this.linear(seg, off, 4, false));
+  }
+  write8(seg: number, off: number, v: number): void {
+    this.mem.write8(this.linear(seg, off, 1, true), v);
+  }
+  write16(seg: number, off: number, v: number): void {
+    this.mem.write16(this.linear(seg, off, 2, true), v);
+  }
+  write32(seg: number, off: number, v: number): void {
+    this.mem.write32(this.linear(seg, off, 4, true), v);
+  }
+  readSized(seg: number, off: number, size: number): number {
+    return size === 1 ? this.read8(seg, off) : size === 2 ? this.read16(seg, off) : this.read32(seg, off);
+  }
+  writeSized(seg: number, off: number, size: number, v: number): void {
+    if (size === 1) this.write8(seg, off, v);
+    else if (size === 2) this.write16(seg, off, v);
+    else this.write32(seg, off, v);
+  }
+
+  // ---- EFLAGS -----------------------------------------------------------------
+
+  get eflags(): number {
+    return getFlags(this);
+  }
+  set eflags(v: number) {
+    loadFlags(this, v);
+  }
+
+  // ---- operands -----------------------------------------------------------------
+
+  /** The memory operand's segment (override or default). */
+  seg(i: Insn): number {
+    return i.segOverride >= 0 ? i.segOverride : i.defaultSeg;
+  }
+
+  /** The memory operand's effective address (offset within its segment). */
+  ea(i: Insn): number {
+    if (i.adsize === 16) {
+      let a = i.disp;
+      if (i.base >= 0) a += this.r16[i.base << 1]!;
+      if (i.index >= 0) a += this.r16[i.index << 1]!;
+      return a & 0xffff;
+    }
+    let a = i.disp;
+    if (i.base >= 0) a += this.r32[i.base]!;
+    if (i.index >= 0) a += this.r32[i.index]! << i.scale;
+    return a >>> 0;
+  }
+
+  /** Width in bytes of operand k of the instruction. */
+  width(i: Insn, k: number): number {
+    const op = i.row.operands[k]!;
+    switch (op.size) {
+      case 'b': case 'bs': return 1;
+      case 'w': return 2;
+      case 'd': return 4;
+      default: return i.opsize >> 3;
+    }
+  }
+
+  /** Register operand of a given width. */
+  getReg(n: number, size: number): number {
+    return size === 1 ? this.reg8(n) : size === 2 ? this.r16[n << 1]! : this.r32[n]! >>> 0;
+  }
+  setReg(n: number, size: number, v: number): void {
+    if (size === 1) this.setReg8(n, v);
+    else if (size === 2) this.r16[n << 1] = v;
+    else this.r32[n] = v;
+  }
+
+  /** ModRM r/m operand (register or memory) of a given width. */
+  readE(i: Insn, size: number): number {
+    if (i.mod === 3) return this.getReg(i.rm, size);
+    return this.readSized(this.seg(i), this.ea(i), size);
+  }
+  writeE(i: Insn, size: number, v: number): void {
+    if (i.mod === 3) this.setReg(i.rm, size, v);
+    else this.writeSized(this.seg(i), this.ea(i), size, v);
+  }
+
+  /** Read operand k, whatever its kind, zero-extended (immediates keep their decoded value). */
+  readOp(i: Insn, k: number): number {
+    const op = i.row.operands[k]!;
+    const size = this.width(i, k);
+    switch (op.kind) {
+      case 'E': case 'M': return this.readE(i, size);
+      case 'G': return this.getReg(i.reg, size);
+      case 'Z': return this.getReg(i.rm, size);
+      case 'reg': return this.getReg(op.reg, size);
+      case 'I': return op.size === 'bs' ? i.imm & (size === 2 ? 0xffff : 0xffffffff) : i.imm;
+      case 'one': return 1;
+      case 'O': return this.readSized(this.seg(i), i.disp, size);
+      case 'sreg': return this.segSel[op.reg]!;
+      case 'S': return this.segSel[i.reg]!;
+      default: throw new Error(`readOp: operand ${op.text} of ${i.row.spec.syntax}`);
+    }
+  }
+
+  writeOp(i: Insn, k: number, v: number): void {
+    const op = i.row.operands[k]!;
+    const size = this.width(i, k);
+    switch (op.kind) {
+      case 'E': case 'M': this.writeE(i, size, v); return;
+      case 'G': this.setReg(i.reg, size, v); return;
+      case 'Z': this.setReg(i.rm, size, v); return;
+      case 'reg': this.setReg(op.reg, size, v); return;
+      case 'O': this.writeSized(this.seg(i), i.disp, size, v); return;
+      default: throw new Error(`writeOp: operand ${op.text} of ${i.row.spec.syntax}`);
+    }
+  }
+
+  // ---- stack --------------------------------------------------------------------
+
+  /** Stack pointer (ESP or SP by SS.B). */
+  get sp(): number {
+    return this.stack32 ? this.r32[REG.ESP]! >>> 0 : this.r16[REG.ESP << 1]!;
+  }
+  set sp(v: number) {
+    if (this.stack32) this.r32[REG.ESP] = v;
+    else this.r16[REG.ESP << 1] = v;
+  }
+  private stackOffset(delta: number): number {
+    return this.stack32 ? (this.r32[REG.ESP]! + delta) >>> 0 : (this.r16[REG.ESP << 1]! + delta) & 0xffff;
+  }
+
+  /** Push a value of `size` bytes (2 or 4). The write happens before ESP moves. */
+  push(size: number, v: number): void {
+    const off = this.stackOffset(-size);
+    this.writeSized(SREG.SS, off, size, v);
+    this.sp = off;
+  }
+  pop(size: number): number {
+    const off = this.stackOffset(0);
+    const v = this.readSized(SREG.SS, off, size);
+    this.sp = this.stackOffset(size);
+    return v;
+  }
+  /** Read the stack at SP + delta without moving it (for multi-pop sequences that must fault first). */
+  peek(size: number, delta: number): number {
+    return this.readSized(SREG.SS, this.stackOffset(delta), size);
+  }
+  /** Write the stack at SP + delta without moving it. */
+  poke(size: number, delta: number, v: number): void {
+    this.writeSized(SREG.SS, this.stackOffset(delta), size, v);
+  }
+
+  // ---- segment registers ------------------------------------------------------
+
+  /** Load a segment register (MOV Sreg, POP Sreg, LDS...) in the current mode. */
+  loadSegment(seg: number, selector: number): void {
+    selector &= 0xffff;
+    if (!this.protectedMode || this.flagsBits & FLAG.VM) {
+      this.loadSegReal(seg, selector);
+      if (seg === SREG.CS) this.segAttr[SREG.CS] = (this.segAttr[SREG.CS]! & ~0xf00) | 0xb00;
+      return;
+    }
+    if (!this.sys) this.raise(EXC.GP, selector & 0xfffc);
+    this.sys.loadSegment(this, seg, selector);
+  }
+
+  // ---- interrupts -------------------------------------------------------------
+
+  /**
+   * Deliver interrupt `vector`. For faults EIP is the faulting instruction; for
+   * software interrupts and external ones, `nextEip` is the return address.
+   */
+  interrupt(vector: number, errorCode: number, kind: DeliveryKind, returnEip: number): void {
+    if (this.protectedMode && this.sys) {
+      this.sys.deliver(this, vector, errorCode, kind, returnEip);
+      return;
+    }
+    // Real mode: the IVT at IDTR.base, 4 bytes per vector (SDM vol. 3 §20.1.4).
+    const entry = vector * 4;
+    if (entry + 3 > this.idtrLimit) this.raise(EXC.GP, vector * 8 + 2);
+    const flags = this.eflags;
+    const off = this.mem.read16((this.idtrBase + entry) | 0);
+    const sel = this.mem.read16((this.idtrBase + entry + 2) | 0);
+    const osz = 2;
+    this.push(osz, flags);
+    this.push(osz, this.segSel[SREG.CS]!);
+    this.push(osz, returnEip);
+    this.eflags = flags & ~(FLAG.IF | FLAG.TF | FLAG.AC | FLAG.RF);
+    this.loadSegment(SREG.CS, sel);
+    this.eip = this.nextEip = off;
+  }
+
+  /**
+   * Deliver an exception raised while executing. A fault during delivery becomes
+   * a double fault where SDM vol. 3 table 6-5 says so (contributory after
+   * contributory, anything but a benign exception after #PF), is otherwise
+   * delivered in turn, and a fault while delivering #DF shuts the processor down.
+   */
+  private deliverException(e: CpuException, startEip: number): void {
+    const contributory = (v: number) => v === EXC.DE || (v >= EXC.TS && v <= EXC.GP);
+    let vector = e.vector;
+    let code = e.errorCode;
+    for (;;) {
+      const esp = this.r32[REG.ESP]!;
+      this.eip = startEip;
+      try {
+        const trap = vector === EXC.BP || vector === EXC.OF;
+        this.interrupt(vector, code, trap ? 'software' : 'fault', trap ? this.nextEip : startEip);
+        return;
+      } catch (err) {
+        if (!(err instanceof CpuException)) throw err;
+        this.r32[REG.ESP] = esp;
+        if (vector === EXC.DF) {
+          this.shutdown();
+          return;
+        }
+        const second = err.vector;
+        const double = (contributory(vector) && contributory(second)) ||
+          (vector === EXC.PF && (contributory(second) || second === EXC.PF));
+        vector = double ? EXC.DF : second;
+        code = double ? 0 : err.errorCode;
+      }
+    }
+  }
+
+  /** Triple fault: the processor shuts down. */
+  shutdown(): void {
+    this.stopReason = 'shutdown';
+    if (this.onShutdown) this.onShutdown();
+  }
+
+  // ---- execution ------------------------------------------------------------------
+
+  /** Fetch and decode the instruction at CS:EIP into `out`. */
+  fetchDecode(out: Insn): Insn {
+    const code32 = this.code32;
+    const eip = this.eip;
+    const limit = this.segLimit[SREG.CS]!;
+    // Bytes available before the CS limit (an instruction may not cross it).
+    const avail = Math.min(15, limit - eip + 1);
+    if (avail <= 0) this.raise(EXC.GP, 0);
+    const lin = (this.segBase[SREG.CS]! + eip) | 0;
+    let n = this.mem.fetch(lin, this.fetchBuf, 0, avail);
+    decode(this.fetchBuf, 0, code32, n, out);
+    while (out.fault === 'truncated' && n < avail) {
+      n += this.mem.fetch((lin + n) | 0, this.fetchBuf, n, avail - n);
+      decode(this.fetchBuf, 0, code32, n, out);
+    }
+    if (out.fault === 'truncated') {
+      // Out of CS limit: #GP; 15 bytes without an end is the length limit: #GP too.
+      this.raise(EXC.GP, 0);
+    }
+    return out;
+  }
+
+  /** Execute one instruction (or deliver the exception it raises). */
+  step(): void {
+    const start = this.eip;
+    const esp = this.r32[REG.ESP]!;
+    try {
+      const insn = this.fetchDecode(this.decoded);
+      this.execute(insn);
+    } catch (e) {
+      if (!(e instanceof CpuException)) throw e;
+      this.r32[REG.ESP] = esp;
+      this.deliverException(e, start);
+    }
+  }
+
+  /** Run the semantics of a decoded instruction at the current EIP. */
+  execute(insn: Insn): void {
+    const row = insn.row;
+    if (insn.fault) this.raise(insn.fault === 'gp' ? EXC.GP : EXC.UD, insn.fault === 'gp' ? 0 : -1);
+    if (insn.lock && !(row.lock && insn.mod !== 3)) this.raise(EXC.UD);
+    const len = insn.length;
+    this.nextEip = this.code32 ? (this.eip + len) >>> 0 : (this.eip + len) & 0xffff;
+    this.insn = insn;
+    const fn = this.semantics[row.sem];
+    if (!fn) this.raise(EXC.UD);
+    this.interruptShadow = false;
+    fn(this, insn);
+    this.eip = this.nextEip;
+    this.instructionCount++;
+  }
+
+  /** Run up to `count` instructions; returns why it stopped. */
+  run(count: number): StopReason {
+    this.stopReason = '';
+    for (let n = 0; n < count; n++) {
+      if (this.halted) return 'halt';
+      this.step();
+      if (this.stopReason) return this.stopReason;
+    }
+    return 'count';
+  }
+
+  /** The row of the instruction being executed (for semantics shared between forms). */
+  get row(): Row {
+    return this.insn!.row;
+  }
+}
+
+const FLAG_DB = 1 << 22;
+export { SREG, REG, EXC, CpuException };

@@ -1,0 +1,6 @@
+/**
+ * Semantics: muldiv instructions. (To be written.)
+ */
+import type { SemFn } from '../cpu.js';
+
+export const muldivSemantics: Record<string, SemFn> = {};

@@ -1,0 +1,6 @@
+/**
+ * Semantics: shift instructions. (To be written.)
+ */
+import type { SemFn } from '../cpu.js';
+
+export const shiftSemantics: Record<string, SemFn> = {};

@@ -1,0 +1,134 @@
+/**
+ * The CPU state layout: everything architecturally visible about the processor,
+ * in typed arrays where the hot paths (and generated code) index it, plus the
+ * exception type that every part of the system throws to raise a guest fault.
+ *
+ * This is the one module of src/x86 that the runtime imports (DESIGN.md's
+ * dependency rule), so it holds no behaviour beyond accessors.
+ *
+ * General registers share one ArrayBuffer through three views so that AL, AX and
+ * EAX alias exactly as on the hardware (the host is little-endian, as every host
+ * Node.js runs on is). Segment registers keep their hidden descriptor caches
+ * (base, limit, attributes), which real mode also uses (unreal mode, the
+ * conformance vectors' limits).
+ */
+
+export const REG = { EAX: 0, ECX: 1, EDX: 2, EBX: 3, ESP: 4, EBP: 5, ESI: 6, EDI: 7 } as const;
+export const SREG = { ES: 0, CS: 1, SS: 2, DS: 3, FS: 4, GS: 5 } as const;
+
+/** Exception vectors. */
+export const EXC = {
+  DE: 0, DB: 1, NMI: 2, BP: 3, OF: 4, BR: 5, UD: 6, NM: 7, DF: 8, TS: 10, NP: 11, SS: 12, GP: 13, PF: 14,
+  MF: 16, AC: 17, MC: 18,
+} as const;
+
+/**
+ * Descriptor-cache attribute word: the descriptor's high dword bits 8-23 kept in
+ * place (type at 8-11, S at 12, DPL at 13-14, P at 15, AVL at 20, D/B at 22, G at 23).
+ */
+export const ATTR = {
+  ACCESSED: 1 << 8, WRITABLE: 1 << 9, EXPAND_DOWN: 1 << 10, CODE: 1 << 11, S: 1 << 12,
+  DPL_SHIFT: 13, P: 1 << 15, DB: 1 << 22, G: 1 << 23,
+} as const;
+
+/** The attributes a real-mode segment load gives: present, writable data, accessed, 16-bit. */
+export const REAL_MODE_ATTR = ATTR.P | ATTR.S | ATTR.WRITABLE | ATTR.ACCESSED;
+
+/**
+ * A guest-visible exception. Thrown by memory accesses, segment loads and
+ * semantics; caught by the executor, which restores the instruction's starting
+ * state and delivers it. `errorCode` is -1 for vectors without one.
+ */
+export class CpuException extends Error {
+  constructor(public vector: number, public errorCode = -1) {
+    super(`#${vector}${errorCode >= 0 ? `(${errorCode})` : ''}`);
+  }
+}
+
+export class CpuState {
+  readonly buffer = new ArrayBuffer(32);
+  readonly r32 = new Int32Array(this.buffer);
+  readonly r16 = new Uint16Array(this.buffer);
+  readonly r8 = new Uint8Array(this.buffer);
+
+  readonly segSel = new Uint16Array(6);
+  readonly segBase = new Int32Array(6);
+  /** Effective limit in bytes (granularity applied), as unsigned 32-bit. */
+  readonly segLimit = new Uint32Array(6);
+  readonly segAttr = new Uint32Array(6);
+
+  eip = 0;
+
+  /**
+   * EFLAGS except the arithmetic bits listed in `lazyMask`, which are derived from
+   * the last flag-setting operation (see flags.ts). Bit 1 always reads as 1.
+   */
+  flagsBits = 2;
+  lazyMask = 0;
+  lazyOp = 0;
+  lazyRes = 0;
+  lazyA = 0;
+  lazyB = 0;
+  lazySize = 0;
+  lazyCin = 0;
+
+  /** Control, debug and model-specific state used by the system architecture. */
+  cr0 = 0x60000010;
+  cr2 = 0;
+  cr3 = 0;
+  cr4 = 0;
+  readonly dr = new Uint32Array(8);
+  efer = 0;
+  gdtrBase = 0;
+  gdtrLimit = 0xffff;
+  idtrBase = 0;
+  idtrLimit = 0x3ff;
+  ldtrSel = 0;
+  ldtrBase = 0;
+  ldtrLimit = 0;
+  trSel = 0;
+  trBase = 0;
+  trLimit = 0;
+  trAttr = 0;
+  cpl = 0;
+  /** Set by STI and MOV SS/POP SS: interrupts are held off for one instruction. */
+  interruptShadow = false;
+  halted = false;
+  /** Time-stamp counter offset (RDTSC = virtual cycles + tscOffset). */
+  tscOffset = 0n;
+
+  reg8(n: number): number {
+    return this.r8[n < 4 ? n << 2 : ((n - 4) << 2) + 1]!;
+  }
+  setReg8(n: number, v: number): void {
+    this.r8[n < 4 ? n << 2 : ((n - 4) << 2) + 1] = v;
+  }
+  reg16(n: number): number {
+    return this.r16[n << 1]!;
+  }
+  setReg16(n: number, v: number): void {
+    this.r16[n << 1] = v;
+  }
+  reg32(n: number): number {
+    return this.r32[n]! >>> 0;
+  }
+  setReg32(n: number, v: number): void {
+    this.r32[n] = v;
+  }
+
+  /** Real-mode (and v8086) segment load: base = selector * 16, limits kept. */
+  loadSegReal(seg: number, selector: number): void {
+    this.segSel[seg] = selector;
+    this.segBase[seg] = (selector & 0xffff) << 4;
+  }
+
+  get protectedMode(): boolean {
+    return (this.cr0 & 1) !== 0;
+  }
+  get code32(): boolean {
+    return (this.segAttr[SREG.CS]! & ATTR.DB) !== 0;
+  }
+  get stack32(): boolean {
+    return (this.segAttr[SREG.SS]! & ATTR.DB) !== 0;
+  }
+}
