@@ -4,6 +4,14 @@
  * lays out) exports a record; this file merges them. The cold tier calls these
  * functions directly and the translator emits calls to the same ones, so each
  * instruction's meaning exists exactly once.
+ *
+ * Rules for semantics functions (see cpu.ts for the operand/stack/flag helpers):
+ * - Precise state: do every read and check that can fault before writing any
+ *   register or flag; a memory write may come last. Multi-word stack sequences
+ *   read/write with cpu.peek/poke first and move SP at the end.
+ * - The Insn passed in is reused by the executor: never keep a reference to it.
+ * - No allocation or closure creation per call: generated code calls these too.
+ * - Control transfers set cpu.nextEip; faults are cpu.raise(EXC.x, code).
  */
 import type { SemFn } from '../cpu.js';
 import { ROWS } from '../rows.js';
