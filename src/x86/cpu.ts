@@ -15,8 +15,8 @@
  * protected-mode machinery fills in (segment loads with descriptor checks, IDT
  * delivery, task switches). Real mode needs none of the hooks.
  */
-import { decode, type Insn } from './decoder.js';
-import { FLAG, type Row } from './rows.js';
+import { decode, newInsn, type Insn } from './decoder.js';
+import { FLAG, ROWS, type Row } from './rows.js';
 import { CpuException, CpuState, EXC, REAL_MODE_ATTR, REG, SREG } from './state.js';
 import { getFlags, loadFlags } from './flags.js';
 
@@ -33,6 +33,11 @@ export interface LinearMemory {
    * page boundary; returns the number copied (at least 1, or throws the fault).
    */
   fetch(lin: number, buf: Uint8Array, at: number, max: number): number;
+  /** Physical address of a code byte (raises the fetch's page fault, if any). */
+  translateCode(lin: number): number;
+  /** Ask to be told (through onCodeWrite) before anything writes this physical page. */
+  watchCodePage(page: number): void;
+  onCodeWrite(listener: (page: number) => void): void;
 }
 
 export interface PortBus {
@@ -69,7 +74,15 @@ export class Cpu extends CpuState {
   interruptController: { hasInterrupt(): boolean; acknowledge(): number } | null = null;
 
   private readonly fetchBuf = new Uint8Array(16);
-  private readonly decoded: Insn = decode(new Uint8Array([0x90]), 0, false);
+  /** Semantics function per row id (resolved once, not looked up by name per instruction). */
+  private readonly semById: (SemFn | undefined)[];
+  /**
+   * The cold tier's decoded-instruction cache: per physical page, a sparse array
+   * indexed by (page offset << 1 | CS.D). A write to the page drops its entry.
+   * Instructions that cross a page boundary are decoded every time.
+   */
+  private readonly decodeCache: (Insn[] | undefined)[] = [];
+  decodeCacheMisses = 0;
 
   constructor(
     public mem: LinearMemory,
@@ -78,6 +91,8 @@ export class Cpu extends CpuState {
     public sys: SystemHooks | null = null,
   ) {
     super();
+    this.semById = ROWS.map((row) => semantics[row.sem]);
+    mem.onCodeWrite((page) => { this.decodeCache[page] = undefined; });
     this.reset();
   }
 
@@ -405,13 +420,37 @@ export class Cpu extends CpuState {
     return out;
   }
 
+  /** The decoded instruction at CS:EIP, from the decode cache when possible. */
+  private current(): Insn {
+    const code32 = this.code32 ? 1 : 0;
+    const eip = this.eip;
+    const phys = this.mem.translateCode((this.segBase[SREG.CS]! + eip) | 0);
+    const page = phys >>> 12;
+    const slot = ((phys & 0xfff) << 1) | code32;
+    const cached = this.decodeCache[page]?.[slot];
+    if (cached) {
+      if (eip + cached.length - 1 > this.segLimit[SREG.CS]!) this.raise(EXC.GP, 0);
+      return cached;
+    }
+    this.decodeCacheMisses++;
+    const insn = this.fetchDecode(newInsn());
+    if (!insn.fault && (phys & 0xfff) + insn.length <= 0x1000) {
+      let entries = this.decodeCache[page];
+      if (!entries) {
+        entries = this.decodeCache[page] = [];
+        this.mem.watchCodePage(page);
+      }
+      entries[slot] = insn;
+    }
+    return insn;
+  }
+
   /** Execute one instruction (or deliver the exception it raises). */
   step(): void {
     const start = this.eip;
     const esp = this.r32[REG.ESP]!;
     try {
-      const insn = this.fetchDecode(this.decoded);
-      this.execute(insn);
+      this.execute(this.current());
     } catch (e) {
       if (!(e instanceof CpuException)) throw e;
       this.r32[REG.ESP] = esp;
@@ -427,7 +466,7 @@ export class Cpu extends CpuState {
     const len = insn.length;
     this.nextEip = this.code32 ? (this.eip + len) >>> 0 : (this.eip + len) & 0xffff;
     this.insn = insn;
-    const fn = this.semantics[row.sem];
+    const fn = this.semById[row.id];
     if (!fn) this.raise(EXC.UD);
     this.interruptShadow = false;
     fn(this, insn);

@@ -116,7 +116,8 @@ function immBytes(kind: string, size: string, opsize: number, adsize: number): n
 const BASE16 = [3, 3, 5, 5, 6, 7, 5, 3]; // BX BX BP BP SI DI BP BX
 const INDEX16 = [6, 7, 6, 7, -1, -1, -1, -1]; // SI DI SI DI
 
-function newInsn(): Insn {
+/** A blank instruction record (for callers that keep decoded instructions). */
+export function newInsn(): Insn {
   return {
     row: UD_ROW, fault: '', length: 0, opsize: 32, adsize: 32, segOverride: -1, rep: 0, lock: false,
     prefixCount: 0, opcode: 0, map: 0, modrm: -1, mod: -1, reg: -1, rm: -1,
