@@ -8,7 +8,7 @@
  * The paging MMU and memory-mapped devices sit in front of this; without paging,
  * linear addresses are physical and FlatMemory below is the CPU's LinearMemory.
  */
-import type { LinearMemory } from '../src/x86/cpu.js';
+import type { LinearMemory } from '../src/x86/state.js';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;

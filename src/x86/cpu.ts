@@ -17,33 +17,8 @@
  */
 import { decode, newInsn, type Insn } from './decoder.js';
 import { FLAG, ROWS, type Row } from './rows.js';
-import { CpuException, CpuState, EXC, REAL_MODE_ATTR, REG, SREG } from './state.js';
+import { CpuException, CpuState, EXC, REAL_MODE_ATTR, REG, SREG, type LinearMemory, type PortBus } from './state.js';
 import { getFlags, loadFlags } from './flags.js';
-
-/** Linear-address memory: paging, if enabled, is applied behind this interface. */
-export interface LinearMemory {
-  read8(lin: number): number;
-  read16(lin: number): number;
-  read32(lin: number): number;
-  write8(lin: number, v: number): void;
-  write16(lin: number, v: number): void;
-  write32(lin: number, v: number): void;
-  /**
-   * Copy up to `max` code bytes starting at `lin` into `buf` without crossing a
-   * page boundary; returns the number copied (at least 1, or throws the fault).
-   */
-  fetch(lin: number, buf: Uint8Array, at: number, max: number): number;
-  /** Physical address of a code byte (raises the fetch's page fault, if any). */
-  translateCode(lin: number): number;
-  /** Ask to be told (through onCodeWrite) before anything writes this physical page. */
-  watchCodePage(page: number): void;
-  onCodeWrite(listener: (page: number) => void): void;
-}
-
-export interface PortBus {
-  portIn(port: number, size: 1 | 2 | 4): number;
-  portOut(port: number, size: 1 | 2 | 4, value: number): void;
-}
 
 /** Protected-mode machinery, supplied by the runtime (system issue). */
 export interface SystemHooks {
@@ -493,3 +468,4 @@ export class Cpu extends CpuState {
 
 const FLAG_DB = 1 << 22;
 export { SREG, REG, EXC, CpuException };
+export type { LinearMemory, PortBus };

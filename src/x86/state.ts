@@ -13,6 +13,36 @@
  * conformance vectors' limits).
  */
 
+/*
+ * The CPU's connections to the rest of the machine. They are declared here, with
+ * the state layout, because the runtime implements them and may import only this
+ * module of src/x86.
+ */
+/** Linear-address memory: paging, if enabled, is applied behind this interface. */
+export interface LinearMemory {
+  read8(lin: number): number;
+  read16(lin: number): number;
+  read32(lin: number): number;
+  write8(lin: number, v: number): void;
+  write16(lin: number, v: number): void;
+  write32(lin: number, v: number): void;
+  /**
+   * Copy up to `max` code bytes starting at `lin` into `buf` without crossing a
+   * page boundary; returns the number copied (at least 1, or throws the fault).
+   */
+  fetch(lin: number, buf: Uint8Array, at: number, max: number): number;
+  /** Physical address of a code byte (raises the fetch's page fault, if any). */
+  translateCode(lin: number): number;
+  /** Ask to be told (through onCodeWrite) before anything writes this physical page. */
+  watchCodePage(page: number): void;
+  onCodeWrite(listener: (page: number) => void): void;
+}
+
+export interface PortBus {
+  portIn(port: number, size: 1 | 2 | 4): number;
+  portOut(port: number, size: 1 | 2 | 4, value: number): void;
+}
+
 export const REG = { EAX: 0, ECX: 1, EDX: 2, EBX: 3, ESP: 4, EBP: 5, ESI: 6, EDI: 7 } as const;
 export const SREG = { ES: 0, CS: 1, SS: 2, DS: 3, FS: 4, GS: 5 } as const;
 
