@@ -20,12 +20,25 @@ import { FLAG, ROWS, type Row } from './rows.js';
 import { CpuException, CpuState, EXC, REAL_MODE_ATTR, REG, SREG, type LinearMemory, type PortBus } from './state.js';
 import { getFlags, loadFlags } from './flags.js';
 
-/** Protected-mode machinery, supplied by the runtime (system issue). */
+/**
+ * Protected-mode machinery, supplied by the runtime (system issue). Semantics
+ * call these when CR0.PE = 1 (and, where v8086 rules differ, when EFLAGS.VM = 1);
+ * in real mode they do the work themselves. Each hook reads its operands from
+ * and writes its results to the CPU state, and raises faults by throwing.
+ */
 export interface SystemHooks {
-  /** Load a segment register in protected mode with every descriptor check. */
+  /** Load a data or stack segment register in protected mode with every descriptor check. */
   loadSegment(cpu: Cpu, seg: number, selector: number): void;
-  /** Deliver an interrupt or exception through the IDT. */
-  deliver(cpu: Cpu, vector: number, errorCode: number, kind: DeliveryKind, nextEip: number): void;
+  /** Deliver an interrupt or exception through the IDT (gates, stack switch, v8086 exit). */
+  deliver(cpu: Cpu, vector: number, errorCode: number, kind: DeliveryKind, returnEip: number): void;
+  /** Far JMP or CALL to selector:offset (code segment, call gate, task gate or TSS). Sets EIP. */
+  farTransfer(cpu: Cpu, kind: 'jmp' | 'call', selector: number, offset: number, opsize: 16 | 32): void;
+  /** Far RET (popping `popBytes` of parameters), incl. the return to an outer privilege level. */
+  farReturn(cpu: Cpu, opsize: 16 | 32, popBytes: number): void;
+  /** IRET in protected or v8086 mode (nested task, return to v8086, outer level). */
+  iret(cpu: Cpu, opsize: 16 | 32): void;
+  /** Whether an I/O access is allowed (CPL <= IOPL, else the TSS I/O permission bitmap). */
+  ioPermitted(cpu: Cpu, port: number, size: number): boolean;
 }
 
 export type DeliveryKind = 'fault' | 'software' | 'external';
