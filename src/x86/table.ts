@@ -38,7 +38,8 @@
  *   Mst 94/108-byte state, Mfx 512-byte FXSAVE area.
  *
  * MNEMONIC is the Intel mnemonic, lower case. `a/b` means a for 16-bit operand
- * size and b for 32-bit (`cbw/cwde`).
+ * size and b for 32-bit (`cbw/cwde`), except `jcxz/jecxz`, where the address size
+ * selects (and the count register: CX or ECX), as for LOOPcc.
  *
  * Options:
  *   sem   name of the semantics function (src/x86/sem/*), shared by the cold tier
@@ -63,9 +64,12 @@
  *   FFREEP, FXCH7, FSTP8, FSTP9) are included because real P6 processors run them.
  * - DB E0/E1/E4 (FENI, FDISI, FSETPM) are 8087/287 control instructions that the
  *   387 and later execute as FNOP.
- * - The MMX/SSE space (0F 10-17, 0F 28-2F, 0F 38, 0F 3A, 0F 50-7F, 0F C2-C6,
- *   0F D0-FE) is described by opcode and length only (`cls: 'simd'`), not by
- *   its SIMD operands: our CPUID does not claim it and the CPU raises #UD.
+ * - The MMX/SSE space (0F 10-17, 0F 28-2F, 0F 50-7F, 0F C2-C6, 0F D0-FE) is
+ *   described by opcode and length only (`cls: 'simd'`), not by its SIMD
+ *   operands: our CPUID does not claim it and the CPU raises #UD. The three-byte
+ *   maps 0F 38 and 0F 3A (SSSE3 and later) are left undefined.
+ * - MOV to/from CRn/DRn (0F 20-23) ignore ModRM.mod, as the SDM says: the rm field
+ *   always names a register and no displacement follows (the decoder sees to it).
  */
 
 export type InsnClass = 'int' | 'sys' | 'x87' | 'simd' | 'ud';
@@ -403,9 +407,8 @@ function range(a: number, b: number): number[] {
 function simdRows(): RowSpec[] {
   const rows = SIMD_OPCODES.map((o) => r(`0F ${hex(o)} /r`, SIMD_IMM8.has(o) ? 'simd Ib' : 'simd', { sem: 'ud', cls: 'simd' }));
   rows.push(r('0F 77', 'emms', { sem: 'ud', cls: 'simd' }));
-  // 0F 38 and 0F 3A: three-byte maps (SSSE3 and later); 0F 3A takes an imm8.
-  rows.push(r('0F 38 /r', 'simd', { sem: 'ud', cls: 'simd' }));
-  rows.push(r('0F 3A /r', 'simd Ib', { sem: 'ud', cls: 'simd' }));
+  // 0F 38 and 0F 3A are not here: they are three-byte maps (SSSE3 and later; a
+  // third opcode byte comes before ModRM), undefined (#UD) on the P6.
   return rows;
 }
 
