@@ -120,6 +120,14 @@ export class FlatMemory implements LinearMemory {
   }
   watchCodePage(page: number): void { this.phys.watchPage(page); }
   onCodeWrite(listener: CodeWriteListener): void { this.phys.onCodeWrite(listener); }
+  readSystem(lin: number, size: 1 | 2 | 4): number {
+    return size === 1 ? this.read8(lin) : size === 2 ? this.read16(lin) : this.read32(lin);
+  }
+  writeSystem(lin: number, size: 1 | 2 | 4, v: number): void {
+    if (size === 1) this.write8(lin, v);
+    else if (size === 2) this.write16(lin, v);
+    else this.write32(lin, v);
+  }
   fetch(lin: number, buf: Uint8Array, at: number, max: number): number {
     const n = Math.min(max, PAGE_SIZE - (lin & (PAGE_SIZE - 1)));
     for (let i = 0; i < n; i++) buf[at + i] = this.phys.read8(lin + i);

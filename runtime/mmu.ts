@@ -282,15 +282,15 @@ export class Mmu implements LinearMemory {
   }
 
   /** Supervisor-privilege accesses (descriptor tables, TSS, IDT) regardless of CPL. */
-  readSystem32(lin: number): number {
-    if ((lin & 0xfff) > 0xffc) {
-      return (this.phys.read16(this.translate(lin, Access.Read, false)) |
-        (this.phys.read16(this.translate(lin + 2, Access.Read, false)) << 16)) >>> 0;
-    }
-    return this.phys.read32(this.translate(lin, Access.Read, false));
+  readSystem(lin: number, size: 1 | 2 | 4): number {
+    let v = 0;
+    for (let i = 0; i < size; i++) v |= this.phys.read8(this.translate(lin + i, Access.Read, false)) << (8 * i);
+    return v >>> 0;
   }
-  writeSystem32(lin: number, v: number): void {
-    for (let i = 0; i < 4; i++) this.phys.write8(this.translate(lin + i, Access.Write, false), v >> (8 * i));
+  writeSystem(lin: number, size: 1 | 2 | 4, v: number): void {
+    const addrs = [0, 0, 0, 0];
+    for (let i = 0; i < size; i++) addrs[i] = this.translate(lin + i, Access.Write, false);
+    for (let i = 0; i < size; i++) this.phys.write8(addrs[i]!, v >> (8 * i));
   }
 }
 

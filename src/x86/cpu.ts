@@ -17,38 +17,15 @@
  */
 import { decode, newInsn, type Insn } from './decoder.js';
 import { FLAG, ROWS, type Row } from './rows.js';
-import { CpuException, CpuState, EXC, REAL_MODE_ATTR, REG, SREG, type LinearMemory, type PortBus } from './state.js';
+import { CpuException, CpuState, EXC, REAL_MODE_ATTR, REG, SREG, type LinearMemory, type PortBus, type SystemCpu, type SystemHooks, type DeliveryKind } from './state.js';
 import { getFlags, loadFlags } from './flags.js';
-
-/**
- * Protected-mode machinery, supplied by the runtime (system issue). Semantics
- * call these when CR0.PE = 1 (and, where v8086 rules differ, when EFLAGS.VM = 1);
- * in real mode they do the work themselves. Each hook reads its operands from
- * and writes its results to the CPU state, and raises faults by throwing.
- */
-export interface SystemHooks {
-  /** Load a data or stack segment register in protected mode with every descriptor check. */
-  loadSegment(cpu: Cpu, seg: number, selector: number): void;
-  /** Deliver an interrupt or exception through the IDT (gates, stack switch, v8086 exit). */
-  deliver(cpu: Cpu, vector: number, errorCode: number, kind: DeliveryKind, returnEip: number): void;
-  /** Far JMP or CALL to selector:offset (code segment, call gate, task gate or TSS). Sets EIP. */
-  farTransfer(cpu: Cpu, kind: 'jmp' | 'call', selector: number, offset: number, opsize: 16 | 32): void;
-  /** Far RET (popping `popBytes` of parameters), incl. the return to an outer privilege level. */
-  farReturn(cpu: Cpu, opsize: 16 | 32, popBytes: number): void;
-  /** IRET in protected or v8086 mode (nested task, return to v8086, outer level). */
-  iret(cpu: Cpu, opsize: 16 | 32): void;
-  /** Whether an I/O access is allowed (CPL <= IOPL, else the TSS I/O permission bitmap). */
-  ioPermitted(cpu: Cpu, port: number, size: number): boolean;
-}
-
-export type DeliveryKind = 'fault' | 'software' | 'external';
 
 export type SemFn = (cpu: Cpu, insn: Insn) => void;
 
 /** What ended a run() call. */
 export type StopReason = 'count' | 'halt' | 'shutdown' | 'stop';
 
-export class Cpu extends CpuState {
+export class Cpu extends CpuState implements SystemCpu {
   /** EIP of the instruction after the current one; control transfers overwrite it. */
   nextEip = 0;
   /** The instruction being executed (valid during a semantics call). */
@@ -56,6 +33,8 @@ export class Cpu extends CpuState {
   instructionCount = 0;
   /** Set by semantics that must end run() (HLT, shutdown, a hook's request). */
   stopReason: StopReason | '' = '';
+  /** Wired by the machine to the MMU: paging mode or CR3 changed. */
+  onModeChange: ((cr3Only: boolean) => void) | null = null;
   /** Host callback on shutdown (triple fault); default: stop the run. */
   onShutdown: (() => void) | null = null;
   /** Pending external interrupt source (the PIC/APIC); null when none is wired. */
@@ -378,6 +357,10 @@ export class Cpu extends CpuState {
     }
   }
 
+  modeChanged(cr3Only: boolean): void {
+    if (this.onModeChange) this.onModeChange(cr3Only);
+  }
+
   /** Triple fault: the processor shuts down. */
   shutdown(): void {
     this.stopReason = 'shutdown';
@@ -481,4 +464,4 @@ export class Cpu extends CpuState {
 
 const FLAG_DB = 1 << 22;
 export { SREG, REG, EXC, CpuException };
-export type { LinearMemory, PortBus };
+export type { LinearMemory, PortBus, SystemHooks, DeliveryKind };

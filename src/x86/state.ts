@@ -36,6 +36,12 @@ export interface LinearMemory {
   /** Ask to be told (through onCodeWrite) before anything writes this physical page. */
   watchCodePage(page: number): void;
   onCodeWrite(listener: (page: number) => void): void;
+  /**
+   * Supervisor accesses whatever the CPL (descriptor tables, the TSS, the IDT:
+   * SDM vol. 3 §4.6 "implicit supervisor-mode accesses").
+   */
+  readSystem(lin: number, size: 1 | 2 | 4): number;
+  writeSystem(lin: number, size: 1 | 2 | 4, v: number): void;
 }
 
 export interface PortBus {
@@ -74,6 +80,49 @@ export class CpuException extends Error {
     super(`#${vector}${errorCode >= 0 ? `(${errorCode})` : ''}`);
   }
 }
+
+/**
+ * What the runtime's system machinery (segment loads, IDT delivery, far
+ * transfers, task switches) needs of the CPU beyond its state: the CPU class
+ * implements it.
+ */
+export interface SystemCpu extends CpuState {
+  mem: LinearMemory;
+  eflags: number;
+  nextEip: number;
+  sp: number;
+  raise(vector: number, errorCode?: number): never;
+  push(size: number, v: number): void;
+  pop(size: number): number;
+  readSized(seg: number, off: number, size: number): number;
+  writeSized(seg: number, off: number, size: number, v: number): void;
+  loadSegment(seg: number, selector: number): void;
+  /** Called after CR0/CR3/CR4/EFER or the CPL changed (paging mode, TLB, cached decodes). */
+  modeChanged(cr3Only: boolean): void;
+}
+
+/**
+ * Protected-mode machinery, supplied by the runtime (system issue). Semantics
+ * call these when CR0.PE = 1 (and, where v8086 rules differ, when EFLAGS.VM = 1);
+ * in real mode they do the work themselves. Each hook reads its operands from
+ * and writes its results to the CPU state, and raises faults by throwing.
+ */
+export interface SystemHooks {
+  /** Load a data or stack segment register in protected mode with every descriptor check. */
+  loadSegment(cpu: SystemCpu, seg: number, selector: number): void;
+  /** Deliver an interrupt or exception through the IDT (gates, stack switch, v8086 exit). */
+  deliver(cpu: SystemCpu, vector: number, errorCode: number, kind: DeliveryKind, returnEip: number): void;
+  /** Far JMP or CALL to selector:offset (code segment, call gate, task gate or TSS). Sets EIP. */
+  farTransfer(cpu: SystemCpu, kind: 'jmp' | 'call', selector: number, offset: number, opsize: 16 | 32): void;
+  /** Far RET (popping `popBytes` of parameters), incl. the return to an outer privilege level. */
+  farReturn(cpu: SystemCpu, opsize: 16 | 32, popBytes: number): void;
+  /** IRET in protected or v8086 mode (nested task, return to v8086, outer level). */
+  iret(cpu: SystemCpu, opsize: 16 | 32): void;
+  /** Whether an I/O access is allowed (CPL <= IOPL, else the TSS I/O permission bitmap). */
+  ioPermitted(cpu: SystemCpu, port: number, size: number): boolean;
+}
+
+export type DeliveryKind = 'fault' | 'software' | 'external';
 
 export class CpuState {
   readonly buffer = new ArrayBuffer(32);
