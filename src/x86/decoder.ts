@@ -8,7 +8,9 @@
  * sequence produces an instruction or a fault (#UD for undefined encodings, #GP for
  * instructions longer than 15 bytes, as SDM vol. 2 §2.3.11 says), never a host
  * exception; running out of bytes is reported as `truncated` so that the caller can
- * fetch more (and take the page fault, if any, only when the bytes are really needed).
+ * fetch more (and take the page fault, if any, only when the bytes are really needed),
+ * except when the bytes already seen make the instruction longer than 15 bytes
+ * whatever follows: that is #GP at once.
  */
 import { ROWS, UD_ROW, rowAcceptsModrm, type Row } from './rows.js';
 
@@ -141,8 +143,8 @@ export function decode(bytes: Uint8Array, at: number, code32: boolean, limit = b
   // Prefixes. Each group may repeat; the last segment override and the last of
   // F2/F3 win. 66 is remembered separately for mandatory-prefix lookups.
   for (;;) {
-    if (p >= end) return finish(insn, at, p, 'truncated');
     if (p - at >= MAX_INSN_LENGTH) return finish(insn, at, p, 'gp');
+    if (p >= end) return finish(insn, at, p, 'truncated');
     b = bytes[p]!;
     switch (b) {
       case 0x26: insn.segOverride = SEG.ES; break;
@@ -170,7 +172,7 @@ export function decode(bytes: Uint8Array, at: number, code32: boolean, limit = b
   let map: 0 | 1 = 0;
   p++;
   if (b === 0x0f) {
-    if (p >= end) return finish(insn, at, p, 'truncated');
+    if (p >= end) return ranOut(insn, at, end, p + 1);
     map = 1;
     b = bytes[p++]!;
   }
@@ -189,7 +191,7 @@ export function decode(bytes: Uint8Array, at: number, code32: boolean, limit = b
     return finish(insn, at, p, 'ud');
   }
   if (Array.isArray(entry)) {
-    if (p >= end) return finish(insn, at, p, 'truncated');
+    if (p >= end) return ranOut(insn, at, end, p + 1);
     const modrm = bytes[p++]!;
     insn.modrm = modrm;
     insn.mod = modrm >> 6;
@@ -203,7 +205,7 @@ export function decode(bytes: Uint8Array, at: number, code32: boolean, limit = b
       insn.mod = 3;
     } else if (insn.mod !== 3) {
       p = decodeAddress(insn, bytes, p, end);
-      if (p < 0) return finish(insn, at, -p, 'truncated');
+      if (p < 0) return ranOut(insn, at, end, -p);
     }
     if (row === null) {
       return finish(insn, at, p, 'ud');
@@ -221,7 +223,7 @@ export function decode(bytes: Uint8Array, at: number, code32: boolean, limit = b
     const op = ops[i]!;
     const n = immBytes(op.kind, op.size, opsize, adsize);
     if (n === 0) continue;
-    if (p + n > end) return finish(insn, at, end, 'truncated');
+    if (p + n > end) return ranOut(insn, at, end, p + n);
     if (p + n - at > MAX_INSN_LENGTH) return finish(insn, at, at + MAX_INSN_LENGTH, 'gp');
     let v: number;
     if (op.kind === 'A') {
@@ -255,13 +257,13 @@ function signExtend(v: number, n: number): number {
   return v | 0;
 }
 
-/** ModRM (mod != 3) and SIB addressing. Returns the new position, or -position when truncated. */
+/** ModRM (mod != 3) and SIB addressing. Returns the new position, or minus the position the bytes would have to reach when they run out first. */
 function decodeAddress(insn: Insn, bytes: Uint8Array, p: number, end: number): number {
   const mod = insn.mod;
   const rm = insn.rm;
   if (insn.adsize === 16) {
     if (mod === 0 && rm === 6) {
-      if (p + 2 > end) return -end;
+      if (p + 2 > end) return -(p + 2);
       insn.disp = bytes[p]! | (bytes[p + 1]! << 8);
       insn.defaultSeg = SEG.DS;
       return p + 2;
@@ -270,12 +272,12 @@ function decodeAddress(insn: Insn, bytes: Uint8Array, p: number, end: number): n
     insn.index = INDEX16[rm]!;
     insn.defaultSeg = insn.base === 5 ? SEG.SS : SEG.DS;
     if (mod === 1) {
-      if (p + 1 > end) return -end;
+      if (p + 1 > end) return -(p + 1);
       insn.disp = ((bytes[p]! << 24) >> 24) & 0xffff;
       return p + 1;
     }
     if (mod === 2) {
-      if (p + 2 > end) return -end;
+      if (p + 2 > end) return -(p + 2);
       insn.disp = bytes[p]! | (bytes[p + 1]! << 8);
       return p + 2;
     }
@@ -283,21 +285,21 @@ function decodeAddress(insn: Insn, bytes: Uint8Array, p: number, end: number): n
   }
   let base = rm;
   if (rm === 4) {
-    if (p >= end) return -end;
+    if (p >= end) return -(p + 1);
     const sib = bytes[p++]!;
     insn.scale = sib >> 6;
     const idx = (sib >> 3) & 7;
     insn.index = idx === 4 ? -1 : idx;
     base = sib & 7;
     if (base === 5 && mod === 0) {
-      if (p + 4 > end) return -end;
+      if (p + 4 > end) return -(p + 4);
       insn.base = -1;
       insn.disp = readLE(bytes, p, 4) | 0;
       insn.defaultSeg = SEG.DS;
       return p + 4;
     }
   } else if (rm === 5 && mod === 0) {
-    if (p + 4 > end) return -end;
+    if (p + 4 > end) return -(p + 4);
     insn.disp = readLE(bytes, p, 4) | 0;
     insn.defaultSeg = SEG.DS;
     return p + 4;
@@ -305,16 +307,27 @@ function decodeAddress(insn: Insn, bytes: Uint8Array, p: number, end: number): n
   insn.base = base;
   insn.defaultSeg = base === 4 || base === 5 ? SEG.SS : SEG.DS;
   if (mod === 1) {
-    if (p + 1 > end) return -end;
+    if (p + 1 > end) return -(p + 1);
     insn.disp = (bytes[p]! << 24) >> 24;
     return p + 1;
   }
   if (mod === 2) {
-    if (p + 4 > end) return -end;
+    if (p + 4 > end) return -(p + 4);
     insn.disp = readLE(bytes, p, 4) | 0;
     return p + 4;
   }
   return p;
+}
+
+/**
+ * The bytes ran out at `end` where the instruction needs them up to `need`. An
+ * instruction that would pass 15 bytes is #GP whatever the missing bytes are (the
+ * processor does not fetch past the limit), so that is what the caller learns
+ * rather than `truncated`.
+ */
+function ranOut(insn: Insn, at: number, end: number, need: number): Insn {
+  if (need - at > MAX_INSN_LENGTH) return finish(insn, at, at + MAX_INSN_LENGTH, 'gp');
+  return finish(insn, at, end, 'truncated');
 }
 
 function finish(insn: Insn, at: number, p: number, fault: DecodeFault): Insn {

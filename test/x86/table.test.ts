@@ -237,6 +237,19 @@ describe('decoder faults', () => {
       expect(decode(bytesOf(...Array(16).fill(0x3e), 0x90), 0, code32).fault).toBe('gp');
       expect(decode(bytesOf(...Array(40).fill(0xf0), 0x90), 0, code32)).toMatchObject({ fault: 'gp', length: 15 });
     }
+    // #GP is known as soon as the bytes seen make 16 whatever follows, even if the
+    // rest is not there yet (not `truncated`, which would ask for more bytes).
+    for (const code32 of [false, true]) {
+      expect(decode(bytesOf(...Array(15).fill(0x26)), 0, code32).fault).toBe('gp');
+      expect(decode(bytesOf(...Array(14).fill(0x26), 0x0f), 0, code32).fault).toBe('gp');
+      expect(decode(bytesOf(...Array(14).fill(0x26), 0x01), 0, code32).fault).toBe('gp');
+      expect(decode(bytesOf(...Array(13).fill(0x26), 0x01, 0x80), 0, code32).fault).toBe('gp');
+      expect(decode(bytesOf(...Array(14).fill(0x26)), 0, code32).fault).toBe('truncated');
+    }
+    // ADD eAX,imm32: 10 prefixes + 5 bytes is 15 (truncated when cut), 11 prefixes 16 (#GP).
+    expect(decode(bytesOf(...Array(10).fill(0x3e), 0x05, 1, 2), 0, true).fault).toBe('truncated');
+    expect(decode(bytesOf(...Array(11).fill(0x3e), 0x05, 1, 2), 0, true).fault).toBe('gp');
+    expect(decode(bytesOf(...Array(11).fill(0x3e), 0x05, 1, 2), 0, false)).toMatchObject({ fault: '', length: 14 }); // imm16
     // 32-bit: ADD [esp+disp32],imm32 is 11 bytes; with 4 prefixes 15 (fine), with 5 it is 16.
     const add = [0x81, 0x84, 0x24, 1, 2, 3, 4, 5, 6, 7, 8];
     expect(decode(bytesOf(0x3e, 0x3e, 0x3e, 0x3e, ...add), 0, true)).toMatchObject({ fault: '', length: 15 });
