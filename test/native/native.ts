@@ -220,6 +220,9 @@ const ERROR_STEPS: Record<number, string> = {
   3: 'sigprocmask',
   4: 'prctl(PR_SET_NO_NEW_PRIVS)',
   5: 'seccomp filter',
+  6: 'prctl(PR_SET_PDEATHSIG)',
+  7: 'runner exited',
+  8: 'setrlimit(RLIMIT_CPU)',
   100: 'fork',
   101: 'unexpected child exit',
 };

@@ -274,6 +274,9 @@ static void child_fail(int step, int err) {
     _exit(127);
 }
 
+static pid_t parent_pid;
+static rlim_t cpu_limit_s;
+
 static void child_main(void) {
     stack_t ss;
     memset(&ss, 0, sizeof ss);
@@ -292,6 +295,13 @@ static void child_main(void) {
     sigset_t none;
     sigemptyset(&none);
     if (sigprocmask(SIG_SETMASK, &none, NULL)) child_fail(3, errno);
+
+    /* Never outlive the runner (a child spinning in "jmp $" can't end itself),
+       and never use more than a few seconds of CPU time whatever happens. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)) child_fail(6, errno);
+    if (getppid() != parent_pid) child_fail(7, 0);
+    struct rlimit cpu = {cpu_limit_s, cpu_limit_s};
+    if (setrlimit(RLIMIT_CPU, &cpu)) child_fail(8, errno);
 
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) child_fail(4, errno);
     struct sock_filter filter[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS)};
@@ -418,6 +428,8 @@ static void run_case(uint32_t timeout_ms, uint32_t code_len, struct outcome *o) 
     INIT->nonce = nonce;
     memset((void *)RES_BASE, 0, RES_SIZE);
 
+    parent_pid = getpid();
+    cpu_limit_s = timeout_ms / 1000 + 2;
     pid_t pid = fork();
     if (pid < 0) {
         o->status = ST_ERROR;
