@@ -146,7 +146,7 @@ function findRepoRoot(): string {
 }
 
 let runnerPath: string | null = null;
-let unavailable: string | null = null;
+let unavailable: string | null = null; // why nativeAvailable() is false
 
 const GCC_FLAGS = ['-m32', '-O2', '-fno-pie', '-no-pie', '-fno-stack-protector', '-Wall'];
 
@@ -191,17 +191,25 @@ export function buildRunner(): string {
   return bin;
 }
 
-/** True when the runner can be built and run here; otherwise see nativeUnavailableReason(). */
+let checked = false;
+
+/**
+ * True when the runner can be built and runs a trivial case (so 32-bit
+ * binaries, fork and seccomp all work here); otherwise see nativeUnavailableReason().
+ */
 export function nativeAvailable(): boolean {
-  if (runnerPath) return true;
-  if (unavailable) return false;
+  if (checked) return unavailable === null;
+  checked = true;
   try {
     buildRunner();
-    return true;
+    const [r] = runNative([{ code: Uint8Array.of(0x40), regs: [0, 0, 0, 0, DATA_BASE + 0x100, 0, 0, 0], timeoutMs: 5000 }]); // inc eax
+    if (r!.status !== 'ok' || r!.regs[0] !== 1) {
+      throw new Error(`native: runner32 smoke test failed: ${r!.status} ${r!.error ?? `signal ${r!.signal}`}`);
+    }
   } catch (e) {
     unavailable = e instanceof Error ? e.message : String(e);
-    return false;
   }
+  return unavailable === null;
 }
 
 /** Why nativeAvailable() is false, or null. */
