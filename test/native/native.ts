@@ -380,6 +380,7 @@ export function runNative(cases: readonly NativeCase[]): NativeResult[] {
 }
 
 function runOne(bin: string, cases: readonly NativeCase[]): Promise<NativeResult[]> {
+  const input = encodeCases(cases); // throws on a bad case before anything is spawned
   return new Promise((resolve, reject) => {
     const child = spawn(bin, [], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -406,7 +407,7 @@ function runOne(bin: string, cases: readonly NativeCase[]): Promise<NativeResult
     child.stdin.on('error', () => {
       // The runner died; 'close' reports it.
     });
-    child.stdin.end(encodeCases(cases));
+    child.stdin.end(input);
   });
 }
 
@@ -420,6 +421,7 @@ export async function runNativeParallel(cases: readonly NativeCase[], jobs = cpu
   const n = Math.max(1, Math.min(jobs, Math.ceil(cases.length / 64)));
   const per = Math.ceil(cases.length / n);
   const parts: Promise<NativeResult[]>[] = [];
+  cases.forEach(checkCase);
   for (let i = 0; i < cases.length; i += per) parts.push(runOne(bin, cases.slice(i, i + per)));
   return (await Promise.all(parts)).flat();
 }
