@@ -1,9 +1,15 @@
 /**
  * Guest physical memory: RAM as one Uint8Array, with the A20 gate applied to
- * every address, and the code-page watch that keeps cached decodings and
- * translations exact: a page that holds decoded or translated code is marked in
- * `codePages`, and any write to it (by the CPU, DMA or a loader: they all come
- * through here) calls the registered listeners before the write lands.
+ * every address, the system ROM, and the code-page watch that keeps cached
+ * decodings and translations exact: a page that holds decoded or translated code
+ * has PAGE_CODE in `pageFlags`, and any write to it (by the CPU, DMA or a loader:
+ * they all come through here) calls the registered listeners before the write
+ * lands. Every write path tests `pageFlags` once, so read-only ROM shadow pages
+ * (PAGE_ROM) cost nothing extra.
+ *
+ * The ROM (a BIOS image, like QEMU's -bios) is mapped whole just below 4 GiB, and
+ * its top 128 KiB (all of it when smaller) also at the top of the first MiB,
+ * where it shadows RAM read-only.
  *
  * The paging MMU and memory-mapped devices sit in front of this; without paging,
  * linear addresses are physical and FlatMemory below is the CPU's LinearMemory.
@@ -11,6 +17,9 @@
 import type { LinearMemory } from '../src/x86/state.js';
 
 export const PAGE_SHIFT = 12;
+/** pageFlags bits. */
+export const PAGE_CODE = 1;
+export const PAGE_ROM = 2;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 
 /** Called with the physical page number when a watched page is about to be written. */
@@ -20,14 +29,16 @@ export class PhysicalMemory {
   readonly ram: Uint8Array;
   /** Address mask: bit 20 cleared while the A20 gate is disabled. */
   a20Mask = 0xffffffff;
-  /** Nonzero for pages that hold cached code (decoded instructions or translations). */
-  readonly codePages: Uint8Array;
+  /** Per-page PAGE_CODE / PAGE_ROM bits; any nonzero value sends writes to the slow path. */
+  readonly pageFlags: Uint8Array;
+  private rom: Uint8Array | null = null;
+  private romBase = 0;
   private readonly listeners: CodeWriteListener[] = [];
 
   constructor(readonly size: number) {
     if (size <= 0 || size % PAGE_SIZE !== 0) throw new Error(`memory size must be a positive multiple of 4 KiB, not ${size}`);
     this.ram = new Uint8Array(size);
-    this.codePages = new Uint8Array(size >>> PAGE_SHIFT);
+    this.pageFlags = new Uint8Array(size >>> PAGE_SHIFT);
   }
 
   setA20(enabled: boolean): void {
@@ -40,24 +51,47 @@ export class PhysicalMemory {
 
   /** Mark a page as holding code; writes to it will notify the listeners. */
   watchPage(page: number): void {
-    if (page < this.codePages.length) this.codePages[page] = 1;
+    if (page < this.pageFlags.length) this.pageFlags[page]! |= PAGE_CODE;
   }
 
   /** A write is about to change `addr`: invalidate code cached from its page. */
   private codeWritten(page: number): void {
-    this.codePages[page] = 0;
+    this.pageFlags[page]! &= ~PAGE_CODE;
     for (const l of this.listeners) l(page);
   }
 
-  /** Reads outside RAM float high (open bus), writes are dropped, as on a PC. */
+  /**
+   * Map a ROM image: whole below 4 GiB, and its top 128 KiB at the end of the
+   * first MiB (copied into RAM there and made read-only).
+   */
+  mapRom(image: Uint8Array): void {
+    if (image.length === 0 || image.length % 0x10000 !== 0 || image.length > 16 << 20) {
+      throw new Error(`a ROM image must be a multiple of 64 KiB up to 16 MiB, not ${image.length} bytes`);
+    }
+    this.rom = image;
+    this.romBase = 0x100000000 - image.length;
+    const low = image.subarray(Math.max(0, image.length - 0x20000));
+    const lowBase = 0x100000 - low.length;
+    for (let p = lowBase >>> PAGE_SHIFT; p < 0x100; p++) this.pageFlags[p] = 0;
+    this.ram.set(low, lowBase);
+    for (let p = lowBase >>> PAGE_SHIFT; p < 0x100; p++) this.pageFlags[p] = PAGE_ROM;
+  }
+
+  /** Reads outside RAM and ROM float high (open bus), writes there are dropped, as on a PC. */
   read8(addr: number): number {
     const a = (addr & this.a20Mask) >>> 0;
-    return a < this.size ? this.ram[a]! : 0xff;
+    if (a < this.size) return this.ram[a]!;
+    if (this.rom && a >= this.romBase) return this.rom[a - this.romBase]!;
+    return 0xff;
   }
   write8(addr: number, v: number): void {
     const a = (addr & this.a20Mask) >>> 0;
     if (a < this.size) {
-      if (this.codePages[a >>> PAGE_SHIFT]) this.codeWritten(a >>> PAGE_SHIFT);
+      const flags = this.pageFlags[a >>> PAGE_SHIFT];
+      if (flags) {
+        if (flags & PAGE_ROM) return;
+        this.codeWritten(a >>> PAGE_SHIFT);
+      }
       this.ram[a] = v;
     }
   }
@@ -74,7 +108,7 @@ export class PhysicalMemory {
   }
   write16(addr: number, v: number): void {
     const a = (addr & this.a20Mask) >>> 0;
-    if (a + 1 < this.size && (a & 0xfff) !== 0xfff && !this.codePages[a >>> PAGE_SHIFT]) {
+    if (a + 1 < this.size && (a & 0xfff) !== 0xfff && !this.pageFlags[a >>> PAGE_SHIFT]) {
       this.ram[a] = v;
       this.ram[a + 1] = v >> 8;
       return;
@@ -85,7 +119,7 @@ export class PhysicalMemory {
   write32(addr: number, v: number): void {
     const a = (addr & this.a20Mask) >>> 0;
     const r = this.ram;
-    if (a + 3 < this.size && (a & 0xfff) <= 0xffc && !this.codePages[a >>> PAGE_SHIFT]) {
+    if (a + 3 < this.size && (a & 0xfff) <= 0xffc && !this.pageFlags[a >>> PAGE_SHIFT]) {
       r[a] = v; r[a + 1] = v >> 8; r[a + 2] = v >> 16; r[a + 3] = v >> 24;
       return;
     }
@@ -100,7 +134,7 @@ export class PhysicalMemory {
     if (addr < 0 || addr + data.length > this.size) throw new Error(`load of ${data.length} bytes at ${addr.toString(16)} is outside RAM`);
     const first = addr >>> PAGE_SHIFT;
     const last = (addr + data.length - 1) >>> PAGE_SHIFT;
-    for (let p = first; p <= last && data.length > 0; p++) if (this.codePages[p]) this.codeWritten(p);
+    for (let p = first; p <= last && data.length > 0; p++) if (this.pageFlags[p]! & PAGE_CODE) this.codeWritten(p);
     this.ram.set(data, addr);
   }
 }

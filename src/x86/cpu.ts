@@ -33,6 +33,8 @@ export class Cpu extends CpuState implements SystemCpu {
   instructionCount = 0;
   /** Set by semantics that must end run() (HLT, shutdown, a hook's request). */
   stopReason: StopReason | '' = '';
+  /** Wired by the machine to the MMU: INVLPG of a linear address. */
+  onInvlpg: ((lin: number) => void) | null = null;
   /** Wired by the machine to the MMU: paging mode or CR3 changed. */
   onModeChange: ((cr3Only: boolean) => void) | null = null;
   /** Host callback on shutdown (triple fault); default: stop the run. */
@@ -59,7 +61,7 @@ export class Cpu extends CpuState implements SystemCpu {
   ) {
     super();
     this.semById = ROWS.map((row) => semantics[row.sem]);
-    mem.onCodeWrite((page) => { this.decodeCache[page] = undefined; });
+    if (mem) mem.onCodeWrite((page) => this.dropDecoded(page));
     this.reset();
   }
 
@@ -389,6 +391,11 @@ export class Cpu extends CpuState implements SystemCpu {
       this.raise(EXC.GP, 0);
     }
     return out;
+  }
+
+  /** Forget the decoded instructions of a physical page (it is being written). */
+  dropDecoded(page: number): void {
+    this.decodeCache[page] = undefined;
   }
 
   /** The decoded instruction at CS:EIP, from the decode cache when possible. */

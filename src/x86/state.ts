@@ -120,6 +120,16 @@ export interface SystemHooks {
   iret(cpu: SystemCpu, opsize: 16 | 32): void;
   /** Whether an I/O access is allowed (CPL <= IOPL, else the TSS I/O permission bitmap). */
   ioPermitted(cpu: SystemCpu, port: number, size: number): boolean;
+  /**
+   * The selector instructions of protected mode: LLDT and LTR load LDTR/TR from
+   * `selector` (CPL 0 and descriptor checks are the hook's) and return 0; VERR and
+   * VERW return 1 when the segment is readable/writable from CPL (ZF = 1), else 0;
+   * LAR and LSL return the access rights (descriptor dword 1 AND 00FxFF00H) or
+   * the byte-granular limit, or -1 when the selector fails the checks (ZF = 0).
+   * The semantics (sem/system.ts) raise #UD in real and v8086 mode, read the
+   * operand, and store the result and ZF; without this hook they raise #UD.
+   */
+  selectorOp?(cpu: SystemCpu, op: 'lldt' | 'ltr' | 'verr' | 'verw' | 'lar' | 'lsl', selector: number): number;
 }
 
 export type DeliveryKind = 'fault' | 'software' | 'external';
@@ -173,6 +183,12 @@ export class CpuState {
   /** Set by STI and MOV SS/POP SS: interrupts are held off for one instruction. */
   interruptShadow = false;
   halted = false;
+  /** SYSENTER_CS/ESP/EIP MSRs (0x174-0x176). */
+  sysenterCs = 0;
+  sysenterEsp = 0;
+  sysenterEip = 0;
+  /** Other MSRs the CPU accepts and keeps (MTRRs, PAT, ...), by index. */
+  readonly msrs = new Map<number, bigint>();
   /** Time-stamp counter offset (RDTSC = virtual cycles + tscOffset). */
   tscOffset = 0n;
 

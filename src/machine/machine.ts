@@ -1,0 +1,99 @@
+/**
+ * A machine: CPU, memory with paging, the port bus and the devices, assembled
+ * from a configuration, with the run loop that drives them. Today it carries the
+ * debug devices (0xE9 console, 0xF4 isa-debug-exit) that our own test guests
+ * use; the PC issue adds the platform devices here.
+ *
+ * Boot paths: a raw ROM image run from the reset vector (like QEMU's -bios), or
+ * a multiboot v1 kernel.
+ */
+import { Cpu } from '../x86/cpu.js';
+import { SEMANTICS } from '../x86/sem/index.js';
+import { FLAG } from '../x86/rows.js';
+import { PhysicalMemory } from '../../runtime/memory.js';
+import { Mmu } from '../../runtime/mmu.js';
+import { PortRegistry } from '../../runtime/ports.js';
+import { protectedModeHooks } from '../../runtime/system.js';
+import { DebugConsole } from '../../runtime/devices/debugcon.js';
+import { DebugExit } from '../../runtime/devices/debug-exit.js';
+import { loadMultiboot } from './multiboot.js';
+
+export interface MachineConfig {
+  /** Guest RAM in bytes. */
+  memSize: number;
+  /** A raw ROM image to run from the reset vector. */
+  bios?: Uint8Array;
+  /** A multiboot kernel, and its command line. */
+  multiboot?: Uint8Array;
+  cmdline?: string;
+  /** Debug console ports and where their bytes go. */
+  debugcon?: { port: number; sink: (byte: number) => void }[];
+  /** On a triple fault: stop (true, QEMU's -no-reboot) or reset the machine. */
+  noReboot?: boolean;
+}
+
+export type StopKind = 'exit' | 'shutdown' | 'halted' | 'limit';
+
+export interface RunResult {
+  kind: StopKind;
+  /** isa-debug-exit status ((v << 1) | 1) when kind is 'exit'. */
+  exitStatus: number;
+  instructions: number;
+}
+
+export class Machine {
+  readonly phys: PhysicalMemory;
+  readonly mmu: Mmu;
+  readonly ports = new PortRegistry();
+  readonly cpu: Cpu;
+  private exitStatus = -1;
+  private shutdownRequested = false;
+
+  constructor(readonly config: MachineConfig) {
+    this.phys = new PhysicalMemory(config.memSize);
+    this.cpu = new Cpu(null as never, this.ports, SEMANTICS, protectedModeHooks);
+    this.mmu = new Mmu(this.phys, this.cpu);
+    this.cpu.mem = this.mmu;
+    this.mmu.onCodeWrite((page) => this.cpu.dropDecoded(page));
+    this.cpu.onModeChange = (cr3Only) => this.mmu.controlChanged(cr3Only);
+    this.cpu.onInvlpg = (lin) => this.mmu.invlpg(lin);
+    this.cpu.onShutdown = () => { this.shutdownRequested = true; };
+    for (const d of config.debugcon ?? []) new DebugConsole(d.port, d.sink).attach(this.ports);
+    new DebugExit(0xf4, (status) => { this.exitStatus = status; this.cpu.stopReason = 'stop'; }).attach(this.ports);
+    this.boot();
+  }
+
+  private boot(): void {
+    this.cpu.reset();
+    this.mmu.controlChanged();
+    if (this.config.bios) this.phys.mapRom(this.config.bios);
+    if (this.config.multiboot) loadMultiboot(this.cpu, this.phys, this.config.multiboot, this.config.cmdline);
+  }
+
+  /** Run until the guest exits, shuts down, halts for good, or `maxInstructions` pass. */
+  run(maxInstructions = Infinity): RunResult {
+    const cpu = this.cpu;
+    const start = cpu.instructionCount;
+    const slice = 100_000;
+    for (;;) {
+      const left = maxInstructions - (cpu.instructionCount - start);
+      if (left <= 0) return this.result('limit', start);
+      const reason = cpu.run(Math.min(slice, left));
+      if (this.exitStatus >= 0) return this.result('exit', start);
+      if (this.shutdownRequested) {
+        this.shutdownRequested = false;
+        if (this.config.noReboot) return this.result('shutdown', start);
+        this.boot();
+        continue;
+      }
+      if (reason === 'halt') {
+        // Nothing can wake the CPU yet: no interrupt controller is wired.
+        if (!cpu.interruptController || !(cpu.flagsBits & FLAG.IF)) return this.result('halted', start);
+      }
+    }
+  }
+
+  private result(kind: StopKind, start: number): RunResult {
+    return { kind, exitStatus: this.exitStatus, instructions: this.cpu.instructionCount - start };
+  }
+}
