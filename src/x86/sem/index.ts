@@ -28,11 +28,12 @@ import { segmentSemantics } from './segment.js';
 import { flagopsSemantics } from './flagops.js';
 import { ioSemantics } from './io.js';
 import { systemSemantics } from './system.js';
+import { privilegedSemantics } from './privileged.js';
 
 const GROUPS: Record<string, SemFn>[] = [
   aluSemantics, shiftSemantics, muldivSemantics, bcdSemantics, bitsSemantics, dataSemantics,
   stringSemantics, controlSemantics, stackSemantics, segmentSemantics, flagopsSemantics, ioSemantics,
-  systemSemantics,
+  systemSemantics, privilegedSemantics,
 ];
 
 function merge(groups: Record<string, SemFn>[]): Record<string, SemFn> {
