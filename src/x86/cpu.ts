@@ -33,6 +33,9 @@ export class Cpu extends CpuState implements SystemCpu {
   instructionCount = 0;
   /** Set by semantics that must end run() (HLT, shutdown, a hook's request). */
   stopReason: StopReason | '' = '';
+  nmiPending = false;
+  /** NMIs are blocked from the delivery of one until the next IRET. */
+  nmiBlocked = false;
   /** Wired by the machine to the MMU: INVLPG of a linear address. */
   onInvlpg: ((lin: number) => void) | null = null;
   /** Wired by the machine to the MMU: paging mode or CR3 changed. */
@@ -333,15 +336,18 @@ export class Cpu extends CpuState implements SystemCpu {
    * delivered in turn, and a fault while delivering #DF shuts the processor down.
    */
   private deliverException(e: CpuException, startEip: number): void {
+    const trap = e.vector === EXC.BP || e.vector === EXC.OF;
+    this.deliverEvent(e.vector, e.errorCode, trap ? 'software' : 'fault', trap ? this.nextEip : startEip, startEip);
+  }
+
+  /** Deliver an event with the #DF/shutdown escalation of a fault during delivery. */
+  private deliverEvent(vector: number, code: number, kind: DeliveryKind, returnEip: number, startEip: number): void {
     const contributory = (v: number) => v === EXC.DE || (v >= EXC.TS && v <= EXC.GP);
-    let vector = e.vector;
-    let code = e.errorCode;
     for (;;) {
       const esp = this.r32[REG.ESP]!;
       this.eip = startEip;
       try {
-        const trap = vector === EXC.BP || vector === EXC.OF;
-        this.interrupt(vector, code, trap ? 'software' : 'fault', trap ? this.nextEip : startEip);
+        this.interrupt(vector, code, kind, returnEip);
         return;
       } catch (err) {
         if (!(err instanceof CpuException)) throw err;
@@ -355,8 +361,38 @@ export class Cpu extends CpuState implements SystemCpu {
           (vector === EXC.PF && (contributory(second) || second === EXC.PF));
         vector = double ? EXC.DF : second;
         code = double ? 0 : err.errorCode;
+        kind = 'fault';
+        returnEip = startEip;
       }
     }
+  }
+
+  /** Raise NMI: delivered at the next instruction boundary, then blocked until the next IRET. */
+  nmi(): void {
+    this.nmiPending = true;
+  }
+
+  /**
+   * Serve a pending NMI or external interrupt at an instruction boundary (not in
+   * the shadow of STI or MOV SS). Returns true when one was delivered.
+   */
+  serveInterrupts(): boolean {
+    if (this.interruptShadow) return false;
+    if (this.nmiPending && !this.nmiBlocked) {
+      this.nmiPending = false;
+      this.nmiBlocked = true;
+      this.halted = false;
+      this.deliverEvent(EXC.NMI, -1, 'external', this.eip, this.eip);
+      return true;
+    }
+    const pic = this.interruptController;
+    if (pic && this.flagsBits & FLAG.IF && pic.hasInterrupt()) {
+      const vector = pic.acknowledge();
+      this.halted = false;
+      this.deliverEvent(vector, -1, 'external', this.eip, this.eip);
+      return true;
+    }
+    return false;
   }
 
   modeChanged(cr3Only: boolean): void {
@@ -456,6 +492,7 @@ export class Cpu extends CpuState implements SystemCpu {
   run(count: number): StopReason {
     this.stopReason = '';
     for (let n = 0; n < count; n++) {
+      if (this.nmiPending || this.interruptController) this.serveInterrupts();
       if (this.halted) return 'halt';
       this.step();
       if (this.stopReason) return this.stopReason;
