@@ -137,7 +137,7 @@ describe('fuzzing the decoder', () => {
       expect(s.truncated).toBeGreaterThan(1_000);
     }
     expect(b.gp).toBeGreaterThan(1_000);
-    expect(ms).toBeLessThan(20_000);
+    expect(ms).toBeLessThan(60_000); // about 2 s on an idle 2-core machine; generous for loaded CI
   });
 
   it('gives the same result with a reused Insn as with a fresh one', () => {
