@@ -17,6 +17,7 @@ import { protectedModeHooks } from '../../runtime/system.js';
 import { DebugConsole } from '../../runtime/devices/debugcon.js';
 import { DebugExit } from '../../runtime/devices/debug-exit.js';
 import { loadMultiboot } from './multiboot.js';
+import { loadLinux } from './linux.js';
 
 export interface MachineConfig {
   /** Guest RAM in bytes. */
@@ -26,6 +27,10 @@ export interface MachineConfig {
   /** A multiboot kernel, and its command line. */
   multiboot?: Uint8Array;
   cmdline?: string;
+  /** A Linux bzImage (booted through the 32-bit boot protocol), its initrd and command line. */
+  kernel?: Uint8Array;
+  initrd?: Uint8Array;
+  append?: string;
   /** Debug console ports and where their bytes go. */
   debugcon?: { port: number; sink: (byte: number) => void }[];
   /** On a triple fault: stop (true, QEMU's -no-reboot) or reset the machine. */
@@ -68,6 +73,7 @@ export class Machine {
     this.mmu.controlChanged();
     if (this.config.bios) this.phys.mapRom(this.config.bios);
     if (this.config.multiboot) loadMultiboot(this.cpu, this.phys, this.config.multiboot, this.config.cmdline);
+    if (this.config.kernel) loadLinux(this.cpu, this.phys, this.config.kernel, this.config.initrd ?? null, this.config.append ?? '');
   }
 
   /** Run until the guest exits, shuts down, halts for good, or `maxInstructions` pass. */
