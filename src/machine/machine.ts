@@ -18,6 +18,10 @@ import { DebugConsole } from '../../runtime/devices/debugcon.js';
 import { DebugExit } from '../../runtime/devices/debug-exit.js';
 import { loadMultiboot } from './multiboot.js';
 import { loadLinux } from './linux.js';
+import { Clock, NS_PER_INSTRUCTION, type ClockMode } from '../../runtime/clock.js';
+
+/** Most instructions between two looks at the timers. */
+const SLICE = 20_000;
 
 export interface MachineConfig {
   /** Guest RAM in bytes. */
@@ -35,12 +39,22 @@ export interface MachineConfig {
   debugcon?: { port: number; sink: (byte: number) => void }[];
   /** On a triple fault: stop (true, QEMU's -no-reboot) or reset the machine. */
   noReboot?: boolean;
+  /** Virtual time: deterministic ('virtual', the default) or following the host ('realtime'). */
+  clock?: ClockMode;
 }
 
-export type StopKind = 'exit' | 'shutdown' | 'halted' | 'limit';
+/**
+ * Why run() returned: the guest wrote isa-debug-exit ('exit') or powered off
+ * ('poweroff'), a triple fault with noReboot ('shutdown'), a CPU halted with
+ * nothing that can wake it ('halted'), the instruction budget ran out ('limit'),
+ * or (realtime clock) the CPU is idle until `idleUntilNs` ('idle').
+ */
+export type StopKind = 'exit' | 'poweroff' | 'shutdown' | 'halted' | 'limit' | 'idle';
 
 export interface RunResult {
   kind: StopKind;
+  /** With 'idle': the next timer deadline (ns of virtual time), or Infinity. */
+  idleUntilNs?: number;
   /** isa-debug-exit status ((v << 1) | 1) when kind is 'exit'. */
   exitStatus: number;
   instructions: number;
@@ -51,13 +65,17 @@ export class Machine {
   readonly mmu: Mmu;
   readonly ports = new PortRegistry();
   readonly cpu: Cpu;
+  readonly clock: Clock;
   private exitStatus = -1;
+  /** Set by the power-management device when the guest powers off. */
+  poweredOff = false;
   private shutdownRequested = false;
 
   constructor(readonly config: MachineConfig) {
     this.phys = new PhysicalMemory(config.memSize);
     this.cpu = new Cpu(null as never, this.ports, SEMANTICS, protectedModeHooks);
     this.mmu = new Mmu(this.phys, this.cpu);
+    this.clock = new Clock(config.clock ?? 'virtual', () => this.cpu.instructionCount);
     this.cpu.mem = this.mmu;
     this.mmu.onCodeWrite((page) => this.cpu.dropDecoded(page));
     this.cpu.onModeChange = (cr3Only) => this.mmu.controlChanged(cr3Only);
@@ -76,28 +94,54 @@ export class Machine {
     if (this.config.kernel) loadLinux(this.cpu, this.phys, this.config.kernel, this.config.initrd ?? null, this.config.append ?? '');
   }
 
-  /** Run until the guest exits, shuts down, halts for good, or `maxInstructions` pass. */
+  /**
+   * Run until the guest exits, shuts down, halts for good, or `maxInstructions`
+   * pass. Timers are served between slices of at most SLICE instructions (and
+   * exactly at their deadlines in virtual time), so devices are never late by
+   * more than a slice. With the realtime clock a halted CPU returns 'idle' so
+   * that the caller can wait for the host clock or input.
+   */
   run(maxInstructions = Infinity): RunResult {
     const cpu = this.cpu;
+    const clock = this.clock;
     const start = cpu.instructionCount;
-    const slice = 100_000;
     for (;;) {
+      clock.runDue();
       const left = maxInstructions - (cpu.instructionCount - start);
       if (left <= 0) return this.result('limit', start);
-      const reason = cpu.run(Math.min(slice, left));
+      let slice = Math.min(SLICE, left);
+      const deadline = clock.nextDeadline();
+      if (clock.mode === 'virtual' && deadline !== Infinity) {
+        slice = Math.max(1, Math.min(slice, Math.ceil((deadline - clock.now()) / NS_PER_INSTRUCTION)));
+      }
+      const reason = cpu.run(slice);
       if (this.exitStatus >= 0) return this.result('exit', start);
+      if (this.poweredOff) return this.result('poweroff', start);
       if (this.shutdownRequested) {
         this.shutdownRequested = false;
         if (this.config.noReboot) return this.result('shutdown', start);
         this.boot();
         continue;
       }
-      if (reason === 'halt') {
-        // Nothing can wake the CPU yet: no interrupt controller is wired.
-        if (!cpu.interruptController || !(cpu.flagsBits & FLAG.IF)) return this.result('halted', start);
+      if (reason === 'halt' && !this.wakeable()) {
+        const next = clock.nextDeadline();
+        const canWake = (cpu.flagsBits & FLAG.IF) !== 0 && cpu.interruptController !== null && next !== Infinity;
+        if (!canWake && !this.inputPossible) return this.result('halted', start);
+        if (clock.mode === 'virtual' && next !== Infinity) clock.skipTo(next);
+        else return { ...this.result('idle', start), idleUntilNs: next };
       }
     }
   }
+
+  /** True when a halted CPU has an interrupt to take now. */
+  private wakeable(): boolean {
+    const cpu = this.cpu;
+    if (cpu.nmiPending) return true;
+    return (cpu.flagsBits & FLAG.IF) !== 0 && cpu.interruptController !== null && cpu.interruptController.hasInterrupt();
+  }
+
+  /** Whether host input (a serial console, the keyboard) may still wake the guest: the launcher sets it. */
+  inputPossible = false;
 
   private result(kind: StopKind, start: number): RunResult {
     return { kind, exitStatus: this.exitStatus, instructions: this.cpu.instructionCount - start };
