@@ -7,12 +7,14 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { disasmCommand } from './disasm.js';
+import { runCommand } from './run.js';
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   await yargs(argv)
     .scriptName('bt86')
     .command(disasmCommand((code) => { exitCode = code; }))
+    .command(runCommand((code) => { exitCode = code; }))
     .demandCommand(1, 'bt86: give a command (see --help)')
     .strict()
     .fail((msg, err) => {

@@ -140,6 +140,28 @@ export class Machine {
     return (cpu.flagsBits & FLAG.IF) !== 0 && cpu.interruptController !== null && cpu.interruptController.hasInterrupt();
   }
 
+  /** Serial ports COM1-COM4 as the launcher sees them (filled in when the UARTs are attached). */
+  readonly serialPorts: { onTransmit: ((byte: number) => void) | null; receive(bytes: Uint8Array): void }[] = [];
+
+  /** Send host input to a serial port (COM1 = 0). */
+  serialInput(index: number, bytes: Uint8Array): void {
+    this.serialPorts[index]?.receive(bytes);
+  }
+
+  /** Route a serial port's output to a host sink. */
+  serialOutput(index: number, sink: (byte: number) => void): void {
+    const port = this.serialPorts[index];
+    if (port) port.onTransmit = sink;
+  }
+
+  /** One line for Ctrl-A C: execution rate and cache figures. */
+  statusLine(): string {
+    const cpu = this.cpu;
+    const secs = this.clock.now() / 1e9;
+    return `instructions ${cpu.instructionCount}, virtual time ${secs.toFixed(2)} s, ` +
+      `decode-cache misses ${cpu.decodeCacheMisses}, page walks ${this.mmu.walks}, eip ${cpu.eip.toString(16)}`;
+  }
+
   /** Whether host input (a serial console, the keyboard) may still wake the guest: the launcher sets it. */
   inputPossible = false;
 
