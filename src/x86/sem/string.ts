@@ -1,6 +1,334 @@
 /**
- * Semantics: string instructions. (To be written.)
+ * Semantics: the string instructions MOVS CMPS STOS LODS SCAS INS OUTS, with
+ * and without REP/REPE/REPNE, in both address sizes.
+ *
+ * Addressing: the source is seg:(E)SI with seg = DS or the segment override; the
+ * destination is always ES:(E)DI (no override applies to it). With a 16-bit
+ * address size the registers are SI, DI and CX: they wrap at 64 KiB and the
+ * upper halves of ESI, EDI and ECX are untouched. Each element moves the index
+ * registers by its size, down when EFLAGS.DF = 1.
+ *
+ * REP: while (E)CX != 0 do one element, decrement (E)CX, and for CMPS/SCAS stop
+ * when ZF says so (F3 REPE: stop on "not equal"; F2 REPNE: stop on "equal").
+ * (E)CX = 0 does nothing at all (no access, flags unchanged). For the other five
+ * F2 acts as F3. The cold tier runs every iteration in one call (external
+ * interrupts are not taken between iterations; SDM vol. 2 REP says a processor
+ * may take them, and would resume with the registers as they are). The loop
+ * keeps (E)SI, (E)DI and (E)CX in locals, advanced only after an element has
+ * completed, and writes them back on the way out, normal or not: a fault in
+ * the middle leaves them at the failing element's values, with EIP still at the
+ * instruction (the executor restores it), so the instruction restarts there.
+ * CMPS/SCAS flags are those of the last completed comparison.
+ *
+ * INS/OUTS check I/O permission (priv.ts) once, when at least one element runs.
+ * INS checks the destination's segment limit before it reads the port.
+ *
+ * Speed: the first element of a REP goes through cpu.readSized/writeSized with
+ * every check (limit, and in protected mode the segment type, which cannot
+ * change during the instruction); the following elements of an expand-up
+ * segment check the limit inline and go straight to cpu.mem. Expand-down
+ * segments always take the full path.
  */
-import type { SemFn } from '../cpu.js';
+import type { Cpu, LinearMemory, SemFn } from '../cpu.js';
+import type { Insn } from '../decoder.js';
+import { OP, setLazy } from '../flags.js';
+import { FLAG } from '../rows.js';
+import { REG, SREG } from '../state.js';
+import { checkIo } from './priv.js';
 
-export const stringSemantics: Record<string, SemFn> = {};
+const ES = SREG.ES;
+
+/** Index register (E)SI/(E)DI/(E)CX by address size, unsigned. */
+function idx(cpu: Cpu, a16: boolean, r: number): number {
+  return a16 ? cpu.r16[r << 1]! : cpu.r32[r]! >>> 0;
+}
+
+/** Store an index register by address size (the typed arrays wrap the value). */
+function setIdx(cpu: Cpu, a16: boolean, r: number, v: number): void {
+  if (a16) cpu.r16[r << 1] = v;
+  else cpu.r32[r] = v;
+}
+
+/** Element size: a byte for the even opcodes, else the operand size. */
+function elemSize(i: Insn): number {
+  return i.opcode & 1 ? i.opsize >> 3 : 1;
+}
+
+function srcSeg(i: Insn): number {
+  return i.segOverride >= 0 ? i.segOverride : SREG.DS;
+}
+
+function step(cpu: Cpu, size: number): number {
+  return cpu.flagsBits & FLAG.DF ? -size : size;
+}
+
+/** Expand-down data segments need the full limit check on every access. */
+function expandDown(cpu: Cpu, seg: number): boolean {
+  const a = cpu.segAttr[seg]!;
+  return (a & 0xc00) === 0x400;
+}
+
+function memRead(mem: LinearMemory, lin: number, size: number): number {
+  return size === 1 ? mem.read8(lin) : size === 2 ? mem.read16(lin) : mem.read32(lin);
+}
+
+function memWrite(mem: LinearMemory, lin: number, size: number, v: number): void {
+  if (size === 1) mem.write8(lin, v);
+  else if (size === 2) mem.write16(lin, v);
+  else mem.write32(lin, v);
+}
+
+function movs(cpu: Cpu, i: Insn): void {
+  const size = elemSize(i);
+  const src = srcSeg(i);
+  const a16 = i.adsize === 16;
+  const d = step(cpu, size);
+  let si = idx(cpu, a16, REG.ESI);
+  let di = idx(cpu, a16, REG.EDI);
+  if (!i.rep) {
+    cpu.writeSized(ES, di, size, cpu.readSized(src, si, size));
+    setIdx(cpu, a16, REG.ESI, si + d);
+    setIdx(cpu, a16, REG.EDI, di + d);
+    return;
+  }
+  let n = idx(cpu, a16, REG.ECX);
+  if (n === 0) return;
+  const mask = a16 ? 0xffff : -1;
+  const mem = cpu.mem;
+  const sSlow = expandDown(cpu, src);
+  const dSlow = expandDown(cpu, ES);
+  const sBase = cpu.segBase[src]!;
+  const dBase = cpu.segBase[ES]!;
+  const sLast = cpu.segLimit[src]! - size + 1;
+  const dLast = cpu.segLimit[ES]! - size + 1;
+  let first = true;
+  try {
+    do {
+      const v = first || sSlow || si > sLast ? cpu.readSized(src, si, size) : memRead(mem, (sBase + si) | 0, size);
+      if (first || dSlow || di > dLast) cpu.writeSized(ES, di, size, v);
+      else memWrite(mem, (dBase + di) | 0, size, v);
+      first = false;
+      si = ((si + d) & mask) >>> 0;
+      di = ((di + d) & mask) >>> 0;
+      n--;
+    } while (n !== 0);
+  } finally {
+    setIdx(cpu, a16, REG.ESI, si);
+    setIdx(cpu, a16, REG.EDI, di);
+    setIdx(cpu, a16, REG.ECX, n);
+  }
+}
+
+function stos(cpu: Cpu, i: Insn): void {
+  const size = elemSize(i);
+  const a16 = i.adsize === 16;
+  const d = step(cpu, size);
+  const v = cpu.getReg(REG.EAX, size);
+  let di = idx(cpu, a16, REG.EDI);
+  if (!i.rep) {
+    cpu.writeSized(ES, di, size, v);
+    setIdx(cpu, a16, REG.EDI, di + d);
+    return;
+  }
+  let n = idx(cpu, a16, REG.ECX);
+  if (n === 0) return;
+  const mask = a16 ? 0xffff : -1;
+  const mem = cpu.mem;
+  const dSlow = expandDown(cpu, ES);
+  const dBase = cpu.segBase[ES]!;
+  const dLast = cpu.segLimit[ES]! - size + 1;
+  let first = true;
+  try {
+    do {
+      if (first || dSlow || di > dLast) cpu.writeSized(ES, di, size, v);
+      else memWrite(mem, (dBase + di) | 0, size, v);
+      first = false;
+      di = ((di + d) & mask) >>> 0;
+      n--;
+    } while (n !== 0);
+  } finally {
+    setIdx(cpu, a16, REG.EDI, di);
+    setIdx(cpu, a16, REG.ECX, n);
+  }
+}
+
+function lods(cpu: Cpu, i: Insn): void {
+  const size = elemSize(i);
+  const src = srcSeg(i);
+  const a16 = i.adsize === 16;
+  const d = step(cpu, size);
+  let si = idx(cpu, a16, REG.ESI);
+  if (!i.rep) {
+    cpu.setReg(REG.EAX, size, cpu.readSized(src, si, size));
+    setIdx(cpu, a16, REG.ESI, si + d);
+    return;
+  }
+  let n = idx(cpu, a16, REG.ECX);
+  if (n === 0) return;
+  const mask = a16 ? 0xffff : -1;
+  const mem = cpu.mem;
+  const sSlow = expandDown(cpu, src);
+  const sBase = cpu.segBase[src]!;
+  const sLast = cpu.segLimit[src]! - size + 1;
+  let first = true;
+  try {
+    do {
+      cpu.setReg(REG.EAX, size, first || sSlow || si > sLast ? cpu.readSized(src, si, size) : memRead(mem, (sBase + si) | 0, size));
+      first = false;
+      si = ((si + d) & mask) >>> 0;
+      n--;
+    } while (n !== 0);
+  } finally {
+    setIdx(cpu, a16, REG.ESI, si);
+    setIdx(cpu, a16, REG.ECX, n);
+  }
+}
+
+/** CMPS: flags of [src:(E)SI] - [ES:(E)DI]. */
+function cmps(cpu: Cpu, i: Insn): void {
+  const size = elemSize(i);
+  const src = srcSeg(i);
+  const a16 = i.adsize === 16;
+  const d = step(cpu, size);
+  let si = idx(cpu, a16, REG.ESI);
+  let di = idx(cpu, a16, REG.EDI);
+  if (!i.rep) {
+    const a = cpu.readSized(src, si, size);
+    const b = cpu.readSized(ES, di, size);
+    setLazy(cpu, OP.SUB, a, b, a - b, size);
+    setIdx(cpu, a16, REG.ESI, si + d);
+    setIdx(cpu, a16, REG.EDI, di + d);
+    return;
+  }
+  let n = idx(cpu, a16, REG.ECX);
+  if (n === 0) return;
+  const mask = a16 ? 0xffff : -1;
+  const untilEqual = i.rep === 0xf2;
+  const mem = cpu.mem;
+  const sSlow = expandDown(cpu, src);
+  const dSlow = expandDown(cpu, ES);
+  const sBase = cpu.segBase[src]!;
+  const dBase = cpu.segBase[ES]!;
+  const sLast = cpu.segLimit[src]! - size + 1;
+  const dLast = cpu.segLimit[ES]! - size + 1;
+  let a = 0;
+  let b = 0;
+  let done = false;
+  try {
+    do {
+      const x = !done || sSlow || si > sLast ? cpu.readSized(src, si, size) : memRead(mem, (sBase + si) | 0, size);
+      const y = !done || dSlow || di > dLast ? cpu.readSized(ES, di, size) : memRead(mem, (dBase + di) | 0, size);
+      a = x;
+      b = y;
+      done = true;
+      si = ((si + d) & mask) >>> 0;
+      di = ((di + d) & mask) >>> 0;
+      n--;
+    } while (n !== 0 && ((a ^ b) === 0) !== untilEqual);
+  } finally {
+    setIdx(cpu, a16, REG.ESI, si);
+    setIdx(cpu, a16, REG.EDI, di);
+    setIdx(cpu, a16, REG.ECX, n);
+    if (done) setLazy(cpu, OP.SUB, a, b, a - b, size);
+  }
+}
+
+/** SCAS: flags of AL/AX/EAX - [ES:(E)DI]. */
+function scas(cpu: Cpu, i: Insn): void {
+  const size = elemSize(i);
+  const a16 = i.adsize === 16;
+  const d = step(cpu, size);
+  const a = cpu.getReg(REG.EAX, size);
+  let di = idx(cpu, a16, REG.EDI);
+  if (!i.rep) {
+    const b = cpu.readSized(ES, di, size);
+    setLazy(cpu, OP.SUB, a, b, a - b, size);
+    setIdx(cpu, a16, REG.EDI, di + d);
+    return;
+  }
+  let n = idx(cpu, a16, REG.ECX);
+  if (n === 0) return;
+  const mask = a16 ? 0xffff : -1;
+  const untilEqual = i.rep === 0xf2;
+  const mem = cpu.mem;
+  const dSlow = expandDown(cpu, ES);
+  const dBase = cpu.segBase[ES]!;
+  const dLast = cpu.segLimit[ES]! - size + 1;
+  let b = 0;
+  let done = false;
+  try {
+    do {
+      b = !done || dSlow || di > dLast ? cpu.readSized(ES, di, size) : memRead(mem, (dBase + di) | 0, size);
+      done = true;
+      di = ((di + d) & mask) >>> 0;
+      n--;
+    } while (n !== 0 && ((a ^ b) === 0) !== untilEqual);
+  } finally {
+    setIdx(cpu, a16, REG.EDI, di);
+    setIdx(cpu, a16, REG.ECX, n);
+    if (done) setLazy(cpu, OP.SUB, a, b, a - b, size);
+  }
+}
+
+/** INS: port DX -> ES:(E)DI. */
+function ins(cpu: Cpu, i: Insn): void {
+  const size = elemSize(i) as 1 | 2 | 4;
+  const a16 = i.adsize === 16;
+  const d = step(cpu, size);
+  const port = cpu.r16[REG.EDX << 1]!;
+  let di = idx(cpu, a16, REG.EDI);
+  if (!i.rep) {
+    checkIo(cpu, port, size);
+    cpu.linear(ES, di, size, true);
+    cpu.writeSized(ES, di, size, cpu.ports.portIn(port, size));
+    setIdx(cpu, a16, REG.EDI, di + d);
+    return;
+  }
+  let n = idx(cpu, a16, REG.ECX);
+  if (n === 0) return;
+  checkIo(cpu, port, size);
+  const mask = a16 ? 0xffff : -1;
+  try {
+    do {
+      cpu.linear(ES, di, size, true);
+      cpu.writeSized(ES, di, size, cpu.ports.portIn(port, size));
+      di = ((di + d) & mask) >>> 0;
+      n--;
+    } while (n !== 0);
+  } finally {
+    setIdx(cpu, a16, REG.EDI, di);
+    setIdx(cpu, a16, REG.ECX, n);
+  }
+}
+
+/** OUTS: src:(E)SI -> port DX. */
+function outs(cpu: Cpu, i: Insn): void {
+  const size = elemSize(i) as 1 | 2 | 4;
+  const src = srcSeg(i);
+  const a16 = i.adsize === 16;
+  const d = step(cpu, size);
+  const port = cpu.r16[REG.EDX << 1]!;
+  let si = idx(cpu, a16, REG.ESI);
+  if (!i.rep) {
+    checkIo(cpu, port, size);
+    cpu.ports.portOut(port, size, cpu.readSized(src, si, size));
+    setIdx(cpu, a16, REG.ESI, si + d);
+    return;
+  }
+  let n = idx(cpu, a16, REG.ECX);
+  if (n === 0) return;
+  checkIo(cpu, port, size);
+  const mask = a16 ? 0xffff : -1;
+  try {
+    do {
+      cpu.ports.portOut(port, size, cpu.readSized(src, si, size));
+      si = ((si + d) & mask) >>> 0;
+      n--;
+    } while (n !== 0);
+  } finally {
+    setIdx(cpu, a16, REG.ESI, si);
+    setIdx(cpu, a16, REG.ECX, n);
+  }
+}
+
+export const stringSemantics: Record<string, SemFn> = { movs, cmps, stos, lods, scas, ins, outs };
