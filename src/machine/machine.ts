@@ -47,9 +47,10 @@ export interface MachineConfig {
  * Why run() returned: the guest wrote isa-debug-exit ('exit') or powered off
  * ('poweroff'), a triple fault with noReboot ('shutdown'), a CPU halted with
  * nothing that can wake it ('halted'), the instruction budget ran out ('limit'),
- * or (realtime clock) the CPU is idle until `idleUntilNs` ('idle').
+ * or (realtime clock) the CPU is idle until `idleUntilNs` ('idle'), or pause()
+ * was called ('paused': run() may be called again to continue).
  */
-export type StopKind = 'exit' | 'poweroff' | 'shutdown' | 'halted' | 'limit' | 'idle';
+export type StopKind = 'exit' | 'poweroff' | 'shutdown' | 'halted' | 'limit' | 'idle' | 'paused';
 
 export interface RunResult {
   kind: StopKind;
@@ -58,6 +59,8 @@ export interface RunResult {
   /** isa-debug-exit status ((v << 1) | 1) when kind is 'exit'. */
   exitStatus: number;
   instructions: number;
+  /** With 'shutdown': what the processor was doing (e.g. "triple fault: #PF while delivering #DF at 0008:00101234"). */
+  shutdownCause?: string;
 }
 
 export class Machine {
@@ -70,6 +73,7 @@ export class Machine {
   /** Set by the power-management device when the guest powers off. */
   poweredOff = false;
   private shutdownRequested = false;
+  private pauseRequested = false;
 
   constructor(readonly config: MachineConfig) {
     this.phys = new PhysicalMemory(config.memSize);
@@ -119,9 +123,13 @@ export class Machine {
       if (this.poweredOff) return this.result('poweroff', start);
       if (this.shutdownRequested) {
         this.shutdownRequested = false;
-        if (this.config.noReboot) return this.result('shutdown', start);
+        if (this.config.noReboot) return { ...this.result('shutdown', start), shutdownCause: cpu.shutdownCause };
         this.boot();
         continue;
+      }
+      if (this.pauseRequested) {
+        this.pauseRequested = false;
+        return this.result('paused', start);
       }
       if (reason === 'halt' && !this.wakeable()) {
         const next = clock.nextDeadline();
@@ -131,6 +139,15 @@ export class Machine {
         else return { ...this.result('idle', start), idleUntilNs: next };
       }
     }
+  }
+
+  /**
+   * Stop run() at the next instruction boundary with kind 'paused' (called by a
+   * device during an instruction, or by the host between runs).
+   */
+  pause(): void {
+    this.pauseRequested = true;
+    this.cpu.stopReason = 'stop';
   }
 
   /** True when a halted CPU has an interrupt to take now. */

@@ -42,6 +42,8 @@ export class Cpu extends CpuState implements SystemCpu {
   onModeChange: ((cr3Only: boolean) => void) | null = null;
   /** Host callback on shutdown (triple fault); default: stop the run. */
   onShutdown: (() => void) | null = null;
+  /** Why the processor last shut down, for the launcher's report. */
+  shutdownCause = '';
   /** Pending external interrupt source (the PIC/APIC); null when none is wired. */
   interruptController: { hasInterrupt(): boolean; acknowledge(): number } | null = null;
 
@@ -71,7 +73,8 @@ export class Cpu extends CpuState implements SystemCpu {
   /** Power-on state (SDM vol. 3 §9.1.1): real mode, CS:IP = F000:FFF0 with base FFFF0000. */
   reset(): void {
     this.r32.fill(0);
-    this.r32[REG.EDX] = 0x600;
+    // EDX holds the processor signature, as CPUID.1:EAX reports it (family 6, model 1, stepping 9).
+    this.r32[REG.EDX] = 0x0619;
     for (let s = 0; s < 6; s++) {
       this.segSel[s] = 0;
       this.segBase[s] = 0;
@@ -87,9 +90,17 @@ export class Cpu extends CpuState implements SystemCpu {
     this.efer = 0;
     this.gdtrBase = 0; this.gdtrLimit = 0xffff;
     this.idtrBase = 0; this.idtrLimit = 0x3ff;
+    this.ldtrSel = 0; this.ldtrBase = 0; this.ldtrLimit = 0xffff;
+    this.trSel = 0; this.trBase = 0; this.trLimit = 0xffff; this.trAttr = 0x8b00;
+    this.dr.fill(0);
+    this.dr[6] = 0xffff0ff0;
+    this.dr[7] = 0x400;
+    this.sysenterCs = this.sysenterEsp = this.sysenterEip = 0;
     this.cpl = 0;
     this.halted = false;
     this.interruptShadow = false;
+    this.nmiPending = false;
+    this.nmiBlocked = false;
   }
 
   // ---- faults -------------------------------------------------------------
@@ -116,7 +127,11 @@ export class Cpu extends CpuState implements SystemCpu {
       this.segmentFault(seg);
     }
     if (this.protectedMode && !(this.flagsBits & FLAG.VM)) this.checkSegmentType(seg, write);
-    return (this.segBase[seg]! + offset) | 0;
+    const lin = (this.segBase[seg]! + offset) | 0;
+    // Alignment check (SDM vol. 3 §6.15, #AC): CR0.AM, EFLAGS.AC and CPL 3 (v8086 mode included).
+    if (lin & (size - 1) && this.flagsBits & FLAG.AC && this.cpl === 3 && this.cr0 & CR0_AM &&
+        (size === 2 || size === 4 || size === 8)) this.raise(EXC.AC, 0);
+    return lin;
   }
 
   private segmentFault(seg: number): never {
@@ -343,6 +358,9 @@ export class Cpu extends CpuState implements SystemCpu {
   /** Deliver an event with the #DF/shutdown escalation of a fault during delivery. */
   private deliverEvent(vector: number, code: number, kind: DeliveryKind, returnEip: number, startEip: number): void {
     const contributory = (v: number) => v === EXC.DE || (v >= EXC.TS && v <= EXC.GP);
+    // INT n is not an exception: a fault while delivering it is delivered in turn (SDM vol. 3 table 6-5
+    // classes exceptions, and INT 0 or INT 13 are neither contributory nor #PF).
+    let first = kind === 'software' ? -1 : vector;
     for (;;) {
       const esp = this.r32[REG.ESP]!;
       this.eip = startEip;
@@ -352,14 +370,15 @@ export class Cpu extends CpuState implements SystemCpu {
       } catch (err) {
         if (!(err instanceof CpuException)) throw err;
         this.r32[REG.ESP] = esp;
-        if (vector === EXC.DF) {
-          this.shutdown();
+        if (first === EXC.DF) {
+          this.shutdown(`triple fault: ${excName(err.vector)} while delivering #DF at ${this.where(startEip)}`);
           return;
         }
         const second = err.vector;
-        const double = (contributory(vector) && contributory(second)) ||
-          (vector === EXC.PF && (contributory(second) || second === EXC.PF));
+        const double = (contributory(first) && contributory(second)) ||
+          (first === EXC.PF && (contributory(second) || second === EXC.PF));
         vector = double ? EXC.DF : second;
+        first = vector;
         code = double ? 0 : err.errorCode;
         kind = 'fault';
         returnEip = startEip;
@@ -399,8 +418,14 @@ export class Cpu extends CpuState implements SystemCpu {
     if (this.onModeChange) this.onModeChange(cr3Only);
   }
 
+  /** CS:EIP as text, for reports. */
+  private where(eip: number): string {
+    return `${this.segSel[SREG.CS]!.toString(16).padStart(4, '0')}:${(eip >>> 0).toString(16).padStart(8, '0')}`;
+  }
+
   /** Triple fault: the processor shuts down. */
-  shutdown(): void {
+  shutdown(cause = 'shutdown'): void {
+    this.shutdownCause = cause;
     this.stopReason = 'shutdown';
     if (this.onShutdown) this.onShutdown();
   }
@@ -459,17 +484,34 @@ export class Cpu extends CpuState implements SystemCpu {
     return insn;
   }
 
-  /** Execute one instruction (or deliver the exception it raises). */
+  /**
+   * Execute one instruction (or deliver the exception it raises). With TF set
+   * at its start, a single-step #DB trap follows an instruction that completes
+   * (SDM vol. 3 §17.3.1.4): after the control transfer of INT n or a task
+   * switch too, but not after MOV SS or POP SS, whose trap is suppressed
+   * (§6.8.3), and not after a fault, which is delivered instead.
+   */
   step(): void {
     const start = this.eip;
     const esp = this.r32[REG.ESP]!;
+    const tf = (this.flagsBits & FLAG.TF) !== 0;
+    let insn: Insn | null = null;
     try {
-      this.execute(this.current());
+      insn = this.current();
+      this.execute(insn);
     } catch (e) {
       if (!(e instanceof CpuException)) throw e;
       this.r32[REG.ESP] = esp;
       this.deliverException(e, start);
+      return;
     }
+    if (tf && !(this.interruptShadow && insn.row.sem !== 'sti')) this.singleStepTrap();
+  }
+
+  /** Deliver the single-step #DB trap: DR6.BS set, the saved EIP is the next instruction. */
+  private singleStepTrap(): void {
+    this.dr[6] = this.dr[6]! | 0x4000;
+    this.deliverEvent(EXC.DB, -1, 'external', this.eip, this.eip);
   }
 
   /** Run the semantics of a decoded instruction at the current EIP. */
@@ -507,5 +549,11 @@ export class Cpu extends CpuState implements SystemCpu {
 }
 
 const FLAG_DB = 1 << 22;
+const CR0_AM = 1 << 18;
+
+const EXC_NAMES = ['#DE', '#DB', 'NMI', '#BP', '#OF', '#BR', '#UD', '#NM', '#DF', '#09', '#TS', '#NP', '#SS', '#GP', '#PF', '#15', '#MF', '#AC', '#MC'];
+function excName(v: number): string {
+  return EXC_NAMES[v] ?? `#${v}`;
+}
 export { SREG, REG, EXC, CpuException };
 export type { LinearMemory, PortBus, SystemHooks, DeliveryKind };

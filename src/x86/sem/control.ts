@@ -210,6 +210,8 @@ const IRETD_BITS = 0x257fd5;
  * belong to cpu.sys.iret.
  */
 function iret(cpu: Cpu, i: Insn): void {
+  // NMIs are blocked from the delivery of one until the next IRET executes (SDM vol. 3 §6.7.1).
+  cpu.nmiBlocked = false;
   if (cpu.cr0 & 1) {
     if (!cpu.sys) noSystem(cpu);
     cpu.sys.iret(cpu, i.opsize);
