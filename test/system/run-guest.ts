@@ -38,6 +38,36 @@ export interface GuestOptions {
   setup?: (m: Machine) => void;
 }
 
+/** External interrupt vector the host raises for actions 3 and 4. */
+export const HOST_IRQ = 0x50;
+
+/**
+ * The host actions of intr.asm: 1 raise NMI now; 2 run one instruction, then
+ * raise NMI; 3 run one instruction, then raise external interrupt HOST_IRQ;
+ * 4 raise HOST_IRQ now (delivered when IF allows). The interrupt line is an
+ * interrupt controller that holds one vector until acknowledged.
+ */
+export function hostInterrupts(): Pick<GuestOptions, 'setup' | 'onHostAction'> {
+  let pending = -1;
+  return {
+    setup: (m) => {
+      m.cpu.interruptController = {
+        hasInterrupt: () => pending >= 0,
+        acknowledge: () => {
+          const v = pending;
+          pending = -1;
+          return v;
+        },
+      };
+    },
+    onHostAction: (m, action) => {
+      if (action === 2 || action === 3) m.cpu.run(1);
+      if (action === 1 || action === 2) m.cpu.nmi();
+      if (action === 3 || action === 4) pending = HOST_IRQ;
+    },
+  };
+}
+
 export interface GuestRun {
   output: string;
   ok: string[];
