@@ -31,10 +31,7 @@ function iopl(cpu: SystemCpu): number {
 function loadCs(cpu: SystemCpu, selector: number, d: Descriptor, cpl: number): void {
   markAccessed(cpu, d);
   loadCache(cpu, SREG.CS, (selector & 0xfffc) | cpl, d);
-  if (cpu.cpl !== cpl) {
-    cpu.cpl = cpl;
-    cpu.modeChanged(false);
-  }
+  cpu.setCpl(cpl);
 }
 
 /** The stack for privilege `dpl` from the current TSS, validated (#TS on any problem). */
@@ -67,10 +64,7 @@ function restoreStackState(cpu: SystemCpu, s: ReturnType<typeof saveStackState>)
   cpu.segBase[SREG.SS] = s.ssBase;
   cpu.segLimit[SREG.SS] = s.ssLimit;
   cpu.segAttr[SREG.SS] = s.ssAttr;
-  if (cpu.cpl !== s.cpl) {
-    cpu.cpl = s.cpl;
-    cpu.modeChanged(false);
-  }
+  cpu.setCpl(s.cpl);
 }
 
 /** Switch to the inner stack (SS:ESP) at privilege `dpl`. */
@@ -78,10 +72,7 @@ function switchStack(cpu: SystemCpu, stack: { ss: number; esp: number; d: Descri
   markAccessed(cpu, stack.d);
   loadCache(cpu, SREG.SS, stack.ss, stack.d);
   cpu.r32[REG.ESP] = stack.esp;
-  if (cpu.cpl !== dpl) {
-    cpu.cpl = dpl;
-    cpu.modeChanged(false);
-  }
+  cpu.setCpl(dpl);
 }
 
 // ---- interrupts ---------------------------------------------------------------
@@ -390,8 +381,7 @@ function returnToV86(cpu: SystemCpu, eip: number, cs: number, fl: number): void 
     cpu.segAttr[seg] = ATTR.P | ATTR.S | ATTR.WRITABLE | ATTR.ACCESSED | (3 << ATTR.DPL_SHIFT) | (seg === SREG.CS ? ATTR.CODE : 0);
   }
   cpu.r32[REG.ESP] = esp;
-  cpu.cpl = 3;
-  cpu.modeChanged(false);
+  cpu.setCpl(3);
   cpu.eip = cpu.nextEip = eip & 0xffff;
 }
 

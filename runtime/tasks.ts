@@ -148,10 +148,7 @@ export function taskSwitch(cpu: SystemCpu, selector: number, source: TaskSource,
 }
 
 function setCpl(cpu: SystemCpu, cpl: number): void {
-  if (cpu.cpl !== cpl) {
-    cpu.cpl = cpl;
-    cpu.modeChanged(false);
-  }
+  cpu.setCpl(cpl);
 }
 
 /** LLDT's work, shared with task switches: a null selector disables the LDT. */

@@ -44,6 +44,13 @@ export class Cpu extends CpuState implements SystemCpu {
   onShutdown: (() => void) | null = null;
   /** Why the processor last shut down, for the launcher's report. */
   shutdownCause = '';
+  /**
+   * FERR#: called when an x87 waiting instruction finds an unmasked exception
+   * pending while CR0.NE = 0 (the PC wires FERR# to IRQ 13 through the PIC). It
+   * is called once per exception; the instruction then proceeds as if IGNNE#
+   * were asserted. Null: nothing is signalled. See sem/x87.ts.
+   */
+  onFerr: (() => void) | null = null;
   /** Pending external interrupt source (the PIC/APIC); null when none is wired. */
   interruptController: { hasInterrupt(): boolean; acknowledge(): number } | null = null;
 
@@ -101,6 +108,7 @@ export class Cpu extends CpuState implements SystemCpu {
     this.interruptShadow = false;
     this.nmiPending = false;
     this.nmiBlocked = false;
+    this.fpu.reset();
   }
 
   // ---- faults -------------------------------------------------------------
@@ -349,8 +357,10 @@ export class Cpu extends CpuState implements SystemCpu {
    * a double fault where SDM vol. 3 table 6-5 says so (contributory after
    * contributory, anything but a benign exception after #PF), is otherwise
    * delivered in turn, and a fault while delivering #DF shuts the processor down.
+   * Public for the translator, whose code restores the state before the
+   * faulting instruction and hands the exception to the run loop.
    */
-  private deliverException(e: CpuException, startEip: number): void {
+  deliverException(e: CpuException, startEip: number): void {
     const trap = e.vector === EXC.BP || e.vector === EXC.OF;
     this.deliverEvent(e.vector, e.errorCode, trap ? 'software' : 'fault', trap ? this.nextEip : startEip, startEip);
   }
@@ -415,6 +425,7 @@ export class Cpu extends CpuState implements SystemCpu {
   }
 
   modeChanged(cr3Only: boolean): void {
+    this.fetchLinPage = -1;
     if (this.onModeChange) this.onModeChange(cr3Only);
   }
 
@@ -457,6 +468,32 @@ export class Cpu extends CpuState implements SystemCpu {
   /** Forget the decoded instructions of a physical page (it is being written). */
   dropDecoded(page: number): void {
     this.decodeCache[page] = undefined;
+    this.fetchLinPage = -1;
+  }
+
+  /**
+   * The fetch fast path remembers the decode-cache entries of the linear page
+   * EIP is on; anything that can change what that page maps to, or whether the
+   * CPU may fetch from it, forgets it.
+   */
+  private fetchLinPage = -1;
+  private fetchEntries: Insn[] | null = null;
+
+  invalidateFetch(): void {
+    this.fetchLinPage = -1;
+  }
+
+  setCpl(cpl: number): void {
+    if (this.cpl !== cpl) {
+      this.cpl = cpl;
+      this.fetchLinPage = -1;
+    }
+  }
+
+  /** INVLPG: the TLB entry and the fetch fast path. */
+  invlpg(lin: number): void {
+    this.fetchLinPage = -1;
+    if (this.onInvlpg) this.onInvlpg(lin);
   }
 
   /** The decoded instruction at CS:EIP, from the decode cache when possible. */
@@ -466,9 +503,12 @@ export class Cpu extends CpuState implements SystemCpu {
     const phys = this.mem.translateCode((this.segBase[SREG.CS]! + eip) | 0);
     const page = phys >>> 12;
     const slot = ((phys & 0xfff) << 1) | code32;
-    const cached = this.decodeCache[page]?.[slot];
+    const entries = this.decodeCache[page];
+    const cached = entries?.[slot];
     if (cached) {
       if (eip + cached.length - 1 > this.segLimit[SREG.CS]!) this.raise(EXC.GP, 0);
+      this.fetchLinPage = ((this.segBase[SREG.CS]! + eip) | 0) >>> 12;
+      this.fetchEntries = entries!;
       return cached;
     }
     this.decodeCacheMisses++;
@@ -480,6 +520,8 @@ export class Cpu extends CpuState implements SystemCpu {
         this.mem.watchCodePage(page);
       }
       entries[slot] = insn;
+      this.fetchLinPage = ((this.segBase[SREG.CS]! + eip) | 0) >>> 12;
+      this.fetchEntries = entries;
     }
     return insn;
   }
@@ -530,16 +572,69 @@ export class Cpu extends CpuState implements SystemCpu {
     this.instructionCount++;
   }
 
+  /**
+   * Set by the machine when an interrupt line changes or the guest writes an
+   * I/O port: the interrupt controller is asked at the next boundary, and the
+   * flag is cleared when it has nothing deliverable.
+   */
+  interruptCheck = false;
+
   /** Run up to `count` instructions; returns why it stopped. */
   run(count: number): StopReason {
     this.stopReason = '';
-    for (let n = 0; n < count; n++) {
-      if (this.nmiPending || this.interruptController) this.serveInterrupts();
+    let n = 0;
+    while (n < count) {
+      if (this.nmiPending || (this.interruptCheck && this.flagsBits & FLAG.IF)) {
+        // Keep asking while the STI/MOV SS shadow holds an interrupt off (it is deliverable after the next instruction).
+        if (!this.serveInterrupts() && !this.nmiPending && !this.interruptShadow) this.interruptCheck = false;
+      }
       if (this.halted) return 'halt';
-      this.step();
+      if (this.flagsBits & FLAG.TF) {
+        this.step();
+        n++;
+      } else {
+        n += this.runFast(count - n);
+      }
       if (this.stopReason) return this.stopReason;
     }
     return 'count';
+  }
+
+  /**
+   * The cold tier's inner loop: instructions from the decode cache with no
+   * per-instruction exception frame, until `limit` instructions, a stop, a halt,
+   * a pending event or the trap flag. Returns how many it ran (a faulting
+   * instruction counts: its exception was delivered).
+   */
+  private runFast(limit: number): number {
+    let done = 0;
+    let start = 0;
+    let esp = 0;
+    for (;;) {
+      try {
+        while (done < limit) {
+          start = this.eip;
+          esp = this.r32[REG.ESP]!;
+          const lin = (this.segBase[SREG.CS]! + start) | 0;
+          let insn: Insn | undefined;
+          if (lin >>> 12 === this.fetchLinPage) {
+            insn = this.fetchEntries![((lin & 0xfff) << 1) | ((this.segAttr[SREG.CS]! >>> 22) & 1)];
+            if (insn && start + insn.length - 1 > this.segLimit[SREG.CS]!) insn = undefined;
+          }
+          this.execute(insn ?? this.current());
+          done++;
+          if (this.stopReason || this.halted || this.nmiPending || this.flagsBits & FLAG.TF ||
+              (this.interruptCheck && this.flagsBits & FLAG.IF && !this.interruptShadow)) return done;
+        }
+        return done;
+      } catch (e) {
+        if (!(e instanceof CpuException)) throw e;
+        this.r32[REG.ESP] = esp;
+        this.deliverException(e, start);
+        done++;
+        if (this.stopReason || this.halted) return done;
+      }
+    }
   }
 
   /** The row of the instruction being executed (for semantics shared between forms). */

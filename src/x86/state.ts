@@ -13,6 +13,8 @@
  * conformance vectors' limits).
  */
 
+import { FpuState } from './fpu-state.js';
+
 /*
  * The CPU's connections to the rest of the machine. They are declared here, with
  * the state layout, because the runtime implements them and may import only this
@@ -35,7 +37,8 @@ export interface LinearMemory {
   translateCode(lin: number): number;
   /** Ask to be told (through onCodeWrite) before anything writes this physical page. */
   watchCodePage(page: number): void;
-  onCodeWrite(listener: (page: number) => void): void;
+  /** The listener gets the physical page, and the physical address and length written within it. */
+  onCodeWrite(listener: (page: number, addr: number, len: number) => void): void;
   /**
    * Supervisor accesses whatever the CPL (descriptor tables, the TSS, the IDT:
    * SDM vol. 3 §4.6 "implicit supervisor-mode accesses").
@@ -97,8 +100,10 @@ export interface SystemCpu extends CpuState {
   readSized(seg: number, off: number, size: number): number;
   writeSized(seg: number, off: number, size: number, v: number): void;
   loadSegment(seg: number, selector: number): void;
-  /** Called after CR0/CR3/CR4/EFER or the CPL changed (paging mode, TLB, cached decodes). */
+  /** Called after CR0/CR3/CR4/EFER changed (paging mode, TLB flush). */
   modeChanged(cr3Only: boolean): void;
+  /** Change the CPL (the TLB keeps per-privilege entries, so nothing is flushed). */
+  setCpl(cpl: number): void;
 }
 
 /**
@@ -191,6 +196,8 @@ export class CpuState {
   readonly msrs = new Map<number, bigint>();
   /** Time-stamp counter offset (RDTSC = virtual cycles + tscOffset). */
   tscOffset = 0n;
+  /** The x87 FPU (registers, control/status/tag words, last-instruction pointers). */
+  readonly fpu = new FpuState();
 
   reg8(n: number): number {
     return this.r8[n < 4 ? n << 2 : ((n - 4) << 2) + 1]!;

@@ -184,7 +184,7 @@ function wbinvd(cpu: Cpu): void {
 function invlpg(cpu: Cpu, i: Insn): void {
   requireCpl0(cpu);
   const lin = (cpu.segBase[cpu.seg(i)]! + cpu.ea(i)) | 0;
-  if (cpu.onInvlpg) cpu.onInvlpg(lin);
+  cpu.invlpg(lin);
 }
 
 // ---- MSRs -------------------------------------------------------------------------------------
@@ -266,10 +266,7 @@ function sysenter(cpu: Cpu): void {
   const cs = cpu.sysenterCs & 0xfffc;
   flatSegment(cpu, SREG.CS, cs, 0, true);
   flatSegment(cpu, SREG.SS, cs + 8, 0, false);
-  if (cpu.cpl !== 0) {
-    cpu.cpl = 0;
-    cpu.modeChanged(false);
-  }
+  cpu.setCpl(0);
   cpu.r32[REG.ESP] = cpu.sysenterEsp;
   cpu.nextEip = cpu.sysenterEip >>> 0;
 }
@@ -279,8 +276,7 @@ function sysexit(cpu: Cpu): void {
   const cs = cpu.sysenterCs & 0xfffc;
   flatSegment(cpu, SREG.CS, (cs + 16) | 3, 3, true);
   flatSegment(cpu, SREG.SS, (cs + 24) | 3, 3, false);
-  cpu.cpl = 3;
-  cpu.modeChanged(false);
+  cpu.setCpl(3);
   cpu.r32[REG.ESP] = cpu.r32[REG.ECX]!;
   cpu.nextEip = cpu.r32[REG.EDX]! >>> 0;
 }
