@@ -197,6 +197,9 @@ export class I8042 implements Device {
     if (this.out) {
       this.lastOut = this.out.value;
       this.out = null;
+      // The IRQ follows OBF: drop it before the next byte can raise it again,
+      // so an edge-triggered PIC sees one edge per byte.
+      this.updateIrqs();
       this.sync();
     }
     return this.lastOut;

@@ -343,6 +343,17 @@ describe('PS/2 keyboard behind the 8042', () => {
     expect(t.drain()).toEqual([0x39, 0xb9]);
   });
 
+  it('gives each queued controller byte its own IRQ 1 edge', () => {
+    const t = setup();
+    t.command(0x20);
+    t.command(0xaa);
+    expect(t.edges).toEqual([1]);
+    expect(t.data()).toBe(0x65);
+    expect(t.edges).toEqual([1, 1]);
+    expect(t.data()).toBe(0x55);
+    expect(t.irq.get(1)).toBe(false);
+  });
+
   it('writes the keyboard output buffer with 0xD2', () => {
     const t = setup();
     t.command(0xd2);
