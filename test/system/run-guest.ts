@@ -64,6 +64,8 @@ export function hostInterrupts(): Pick<GuestOptions, 'setup' | 'onHostAction'> {
       if (action === 2 || action === 3) m.cpu.run(1);
       if (action === 1 || action === 2) m.cpu.nmi();
       if (action === 3 || action === 4) pending = HOST_IRQ;
+      // A CPU that only polls its interrupt controller when told to (interruptCheck) must be told.
+      if (pending >= 0) Object.assign(m.cpu, { interruptCheck: true });
     },
   };
 }

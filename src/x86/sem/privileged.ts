@@ -13,11 +13,18 @@ import type { Insn } from '../decoder.js';
 import { FLAG } from '../rows.js';
 import { ATTR, EXC, REG, SREG } from '../state.js';
 import { requireCpl0 } from './priv.js';
+import { CPUID_FEATURE, CPUID_FEATURES_EDX } from './system.js';
 
 const CR0 = { PE: 1, MP: 2, EM: 4, TS: 8, ET: 0x10, NE: 0x20, WP: 0x10000, AM: 0x40000, NW: 0x20000000, CD: 0x40000000, PG: 0x80000000 | 0 } as const;
 const CR0_WRITABLE = CR0.PE | CR0.MP | CR0.EM | CR0.TS | CR0.NE | CR0.WP | CR0.AM | CR0.NW | CR0.CD | CR0.PG;
-/** CR4 bits for features this CPU has: TSD, DE, PSE, PAE, MCE, PGE, PCE, OSFXSR. */
-const CR4_WRITABLE = 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200;
+/**
+ * CR4 bits for the features CPUID claims (any other bit is reserved: #GP):
+ * TSD with the TSC, PSE, PAE, PGE, PCE (RDPMC, on every P6), OSFXSR with FXSR.
+ */
+const CR4_WRITABLE = (CPUID_FEATURES_EDX & CPUID_FEATURE.TSC ? 0x4 : 0) | (CPUID_FEATURES_EDX & CPUID_FEATURE.DE ? 0x8 : 0) |
+  (CPUID_FEATURES_EDX & CPUID_FEATURE.PSE ? 0x10 : 0) | (CPUID_FEATURES_EDX & CPUID_FEATURE.PAE ? 0x20 : 0) |
+  (CPUID_FEATURES_EDX & CPUID_FEATURE.MCE ? 0x40 : 0) | (CPUID_FEATURES_EDX & CPUID_FEATURE.PGE ? 0x80 : 0) | 0x100 |
+  (CPUID_FEATURES_EDX & CPUID_FEATURE.FXSR ? 0x200 : 0);
 const CR4_DE = 0x8;
 const EFER_NXE = 1 << 11;
 

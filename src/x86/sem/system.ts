@@ -5,9 +5,12 @@
  * (SLDT STR LLDT LTR VERR VERW LAR LSL ARPL).
  *
  * CPUID describes a P6: "GenuineIntel", family 6 model 1 (the Pentium Pro), with
- * exactly the features this CPU implements in CPUID_FEATURES_EDX. Later issues
- * that add a feature (the x87 FPU, PSE, PAE, ...) add its bit there and nowhere
- * else.
+ * exactly the features this CPU implements in CPUID_FEATURES_EDX (and NX in the
+ * extended leaf 80000001H). Later issues that add a feature (the local APIC, ...)
+ * add its bit there and nowhere else; the CR4 bits MOV CR4 accepts follow from
+ * it (privileged.ts). Not claimed, because not implemented: VME and PVI, DE
+ * (I/O breakpoints; no debug breakpoints at all), MCE/MCA, MTRR and PAT (their
+ * MSRs are accepted and kept, but caching is not modelled), PSE-36, MMX, SSE.
  *
  * The selector instructions raise #UD in real and v8086 mode (SDM: "not
  * recognized"). In protected mode SLDT, STR and ARPL need only CPU state and are
@@ -39,8 +42,29 @@ export const CPUID_FEATURE = {
   PAT: 1 << 16, PSE36: 1 << 17, MMX: 1 << 23, FXSR: 1 << 24, SSE: 1 << 25, SSE2: 1 << 26,
 } as const;
 
+/**
+ * The system-architecture features (runtime/, sem/privileged.ts): 4 MiB pages,
+ * RDMSR/WRMSR, PAE paging, SYSENTER/SYSEXIT, global pages.
+ */
+export const CPUID_SYSTEM_FEATURES = CPUID_FEATURE.PSE | CPUID_FEATURE.MSR | CPUID_FEATURE.PAE | CPUID_FEATURE.SEP |
+  CPUID_FEATURE.PGE;
+
+/** CPUID.80000001H:EDX bits. */
+export const CPUID_EXT_FEATURE = { SYSCALL: 1 << 11, NX: 1 << 20, LM: 1 << 29 } as const;
+
+/** Extended features: execute-disable (PAE paging with EFER.NXE). No SYSCALL, no long mode. */
+export const CPUID_EXT_FEATURES_EDX = CPUID_EXT_FEATURE.NX;
+
+/** Highest extended leaf: 80000001H (features) and 80000002H-80000004H (the brand string). */
+export const CPUID_MAX_EXT_LEAF = 0x80000004;
+
+/** The brand string of leaves 80000002H-80000004H: 48 bytes, NUL-padded, as 12 little-endian dwords. */
+const BRAND = 'bt86 virtual CPU';
+const BRAND_DWORDS = new Int32Array(12);
+for (let i = 0; i < BRAND.length; i++) BRAND_DWORDS[i >> 2]! |= BRAND.charCodeAt(i) << (8 * (i & 3));
+
 /** The features this CPU implements: the one list to extend. */
-export const CPUID_FEATURES_EDX = CPUID_FEATURE.TSC | CPUID_FEATURE.CX8 | CPUID_FEATURE.CMOV;
+export const CPUID_FEATURES_EDX = CPUID_FEATURE.TSC | CPUID_FEATURE.CX8 | CPUID_FEATURE.CMOV | CPUID_SYSTEM_FEATURES;
 
 /** Family 6, model 1, stepping 9: a Pentium Pro. */
 export const CPUID_SIGNATURE = 0x0619;
@@ -62,12 +86,16 @@ const VENDOR_EDX = 0x49656e69; // "ineI"
 const VENDOR_ECX = 0x6c65746e; // "ntel"
 
 /**
- * CPUID. Leaves above the maximum (basic or extended: the P6 has no extended
- * leaves) return the highest basic leaf's data, as Intel processors do.
+ * CPUID. Leaves above the maximum basic leaf, or above the maximum extended
+ * leaf, return the highest basic leaf's data, as Intel processors do.
  */
 function cpuid(cpu: Cpu): void {
   const r = cpu.r32;
   let leaf = r[REG.EAX]! >>> 0;
+  if (leaf >= 0x80000000 && leaf <= CPUID_MAX_EXT_LEAF) {
+    cpuidExtended(cpu, leaf);
+    return;
+  }
   if (leaf > CPUID_MAX_LEAF) leaf = CPUID_MAX_LEAF;
   switch (leaf) {
     case 0:
@@ -87,6 +115,26 @@ function cpuid(cpu: Cpu): void {
       r[REG.EBX] = 0;
       r[REG.ECX] = 0;
       r[REG.EDX] = LEAF2_EDX;
+  }
+}
+
+/** The extended leaves (Intel: vendor registers and the signature of leaf 80000001H read 0). */
+function cpuidExtended(cpu: Cpu, leaf: number): void {
+  const r = cpu.r32;
+  r[REG.EBX] = 0;
+  r[REG.ECX] = 0;
+  r[REG.EDX] = 0;
+  if (leaf === 0x80000000) {
+    r[REG.EAX] = CPUID_MAX_EXT_LEAF;
+  } else if (leaf === 0x80000001) {
+    r[REG.EAX] = 0;
+    r[REG.EDX] = CPUID_EXT_FEATURES_EDX;
+  } else {
+    const at = (leaf - 0x80000002) * 4;
+    r[REG.EAX] = BRAND_DWORDS[at]!;
+    r[REG.EBX] = BRAND_DWORDS[at + 1]!;
+    r[REG.ECX] = BRAND_DWORDS[at + 2]!;
+    r[REG.EDX] = BRAND_DWORDS[at + 3]!;
   }
 }
 
