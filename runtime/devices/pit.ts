@@ -563,6 +563,8 @@ export class Pit implements Device, PortHandler {
     this.irqLevel = st.irqLevel;
     this.portB = st.portB;
     this.channels = st.channels.map((c) => ({ ...newChannel(), ...c }));
+    // Drive IRQ 0 to the saved level whatever the interrupt lines believe (a no-op for a restored PIC).
+    this.host?.irq.setIrq(0, this.irqLevel);
     this.rearm();
   }
 }

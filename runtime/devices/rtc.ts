@@ -497,6 +497,8 @@ export class Rtc implements Device, PortHandler {
     this.divEpoch = st.divEpoch;
     this.checked = st.checked;
     this.irqLevel = st.irqLevel;
+    // Drive IRQ 8 to the saved level whatever the interrupt lines believe (a no-op for a restored PIC).
+    this.host?.irq.setIrq(8, this.irqLevel);
     this.rearm();
   }
 }

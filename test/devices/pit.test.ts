@@ -323,6 +323,7 @@ describe('8254 snapshots and reset', () => {
 
     const r = setup(7_777_777_777);
     r.pit.restore(state);
+    expect(r.lines.level[0]).toBe(a.lines.level[0]);
     expect(latched(r.b, 0)).toBe(ch0);
     expect(r.b.in(0x42) | (r.b.in(0x42) << 8)).toBe(40000 - 29999);
     expect(r.b.in(0x61) & 0x01).toBe(0x01);
