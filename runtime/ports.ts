@@ -16,6 +16,8 @@ export class PortRegistry implements PortBus {
   private readonly handlers: (PortHandler | undefined)[] = new Array(0x10000);
   reads = 0;
   writes = 0;
+  /** Called after every write (the machine uses it to re-check interrupts: a write may unmask or EOI). */
+  onWrite: (() => void) | null = null;
 
   register(first: number, count: number, handler: PortHandler): void {
     for (let p = first; p < first + count; p++) {
@@ -39,6 +41,7 @@ export class PortRegistry implements PortBus {
 
   portOut(port: number, size: 1 | 2 | 4, value: number): void {
     this.writes++;
+    if (this.onWrite) this.onWrite();
     port &= 0xffff;
     const h = this.handlers[port];
     const handled = h?.write?.(port, size, value);

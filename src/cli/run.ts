@@ -108,6 +108,7 @@ function exitCodeOf(r: RunResult): number {
   switch (r.kind) {
     case 'exit': return r.exitStatus;
     case 'poweroff': return EXIT.POWEROFF;
+    case 'reboot': return 0;
     case 'shutdown': return EXIT.TRIPLE_FAULT;
     case 'halted': return EXIT.HALTED;
     default: return 0;

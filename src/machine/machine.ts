@@ -16,6 +16,16 @@ import { PortRegistry } from '../../runtime/ports.js';
 import { protectedModeHooks } from '../../runtime/system.js';
 import { DebugConsole } from '../../runtime/devices/debugcon.js';
 import { DebugExit } from '../../runtime/devices/debug-exit.js';
+import type { Device, DeviceHost } from '../../runtime/devices/device.js';
+import { Pic } from '../../runtime/devices/pic.js';
+import { Pit } from '../../runtime/devices/pit.js';
+import { Rtc } from '../../runtime/devices/rtc.js';
+import { Port92 } from '../../runtime/devices/port92.js';
+import { PostPort } from '../../runtime/devices/post.js';
+import { Uart16550 } from '../../runtime/devices/uart16550.js';
+import { I8042 } from '../../runtime/devices/i8042.js';
+import { VgaText } from '../../runtime/devices/vga.js';
+import { IrqRouter } from '../../runtime/irq.js';
 import { loadMultiboot } from './multiboot.js';
 import { loadLinux } from './linux.js';
 import { Clock, NS_PER_INSTRUCTION, type ClockMode } from '../../runtime/clock.js';
@@ -41,16 +51,24 @@ export interface MachineConfig {
   noReboot?: boolean;
   /** Virtual time: deterministic ('virtual', the default) or following the host ('realtime'). */
   clock?: ClockMode;
+  /** Wall-clock time at power-on for the RTC (ms since the epoch). Default: now with the realtime clock, 2026-01-01 with the virtual one. */
+  startTime?: number;
+  /** Leave out the PC platform devices (bare test machines). */
+  noPlatform?: boolean;
 }
+
+/** The RTC's start time for deterministic runs: 2026-01-01T00:00:00Z. */
+const VIRTUAL_EPOCH = Date.UTC(2026, 0, 1);
 
 /**
  * Why run() returned: the guest wrote isa-debug-exit ('exit') or powered off
- * ('poweroff'), a triple fault with noReboot ('shutdown'), a CPU halted with
+ * ('poweroff'), a triple fault with noReboot ('shutdown'), a guest reset with
+ * noReboot ('reboot'), a CPU halted with
  * nothing that can wake it ('halted'), the instruction budget ran out ('limit'),
  * or (realtime clock) the CPU is idle until `idleUntilNs` ('idle'), or pause()
  * was called ('paused': run() may be called again to continue).
  */
-export type StopKind = 'exit' | 'poweroff' | 'shutdown' | 'halted' | 'limit' | 'idle' | 'paused';
+export type StopKind = 'exit' | 'poweroff' | 'reboot' | 'shutdown' | 'halted' | 'limit' | 'idle' | 'paused';
 
 export interface RunResult {
   kind: StopKind;
@@ -72,6 +90,16 @@ export class Machine {
   private exitStatus = -1;
   /** Set by the power-management device when the guest powers off. */
   poweredOff = false;
+  private resetRequested = false;
+  readonly irq: IrqRouter;
+  readonly devices: Device[] = [];
+  pic: Pic | null = null;
+  vga: VgaText | null = null;
+  keyboard: I8042 | null = null;
+  readonly uarts: Uart16550[] = [];
+  /** A20 as the two gates (port 0x92 and the keyboard controller's output port) drive it. */
+  private a20Port92 = false;
+  private a20Kbc = true;
   private shutdownRequested = false;
   private pauseRequested = false;
 
@@ -85,12 +113,68 @@ export class Machine {
     this.cpu.onModeChange = (cr3Only) => this.mmu.controlChanged(cr3Only);
     this.cpu.onInvlpg = (lin) => this.mmu.invlpg(lin);
     this.cpu.onShutdown = () => { this.shutdownRequested = true; };
+    this.irq = new IrqRouter(() => { this.cpu.interruptCheck = true; });
     for (const d of config.debugcon ?? []) new DebugConsole(d.port, d.sink).attach(this.ports);
+    if (!config.noPlatform) this.attachPlatform();
     new DebugExit(0xf4, (status) => { this.exitStatus = status; this.cpu.stopReason = 'stop'; }).attach(this.ports);
     this.boot();
   }
 
+  /** The PC's devices: PIC, PIT, RTC, port 0x92, POST, COM1-4, the keyboard controller, VGA text. */
+  private attachPlatform(): void {
+    const clockMode = this.config.clock ?? 'virtual';
+    const start = this.config.startTime ?? (clockMode === 'realtime' ? Date.now() : VIRTUAL_EPOCH);
+    const pic = new Pic();
+    this.pic = pic;
+    this.irq.addSink(pic);
+    this.cpu.interruptController = pic;
+    this.ports.onWrite = () => { this.cpu.interruptCheck = true; };
+    const rtc = new Rtc(start);
+    const kbc = new I8042({ onReset: () => this.requestReset(), onA20: (on) => { this.a20Kbc = on; this.applyA20(); } });
+    this.keyboard = kbc;
+    this.vga = new VgaText();
+    const devices: Device[] = [
+      pic, new Pit(), rtc, new Port92((on) => { this.a20Port92 = on; this.applyA20(); }, () => this.requestReset()),
+      new PostPort(), kbc, this.vga,
+    ];
+    for (const com of [1, 2, 3, 4] as const) {
+      const uart = new Uart16550({ com });
+      this.uarts.push(uart);
+      devices.push(uart);
+      this.serialPorts.push({
+        get onTransmit() { return uart.onTransmit ?? null; },
+        set onTransmit(f) { uart.onTransmit = f ?? undefined; },
+        receive: (bytes) => uart.receive(bytes),
+      });
+    }
+    for (const d of devices) this.attachDevice(d);
+    rtc.setMemorySize(this.config.memSize);
+  }
+
+  /** Attach a device with its own interrupt lines. */
+  attachDevice(d: Device): void {
+    const host: DeviceHost = { ports: this.ports, clock: this.clock, irq: this.irq.linesFor(d), memory: this.phys };
+    d.attach(host);
+    d.reset();
+    this.devices.push(d);
+  }
+
+  private applyA20(): void {
+    this.phys.setA20(this.a20Port92 || this.a20Kbc);
+    this.cpu.invalidateFetch();
+    this.mmu.flush(false);
+  }
+
+  /** A guest reset (keyboard controller 0xFE, port 0x92, 0xCF9): taken between slices. */
+  requestReset(): void {
+    this.resetRequested = true;
+    this.cpu.stopReason = 'stop';
+  }
+
   private boot(): void {
+    for (const d of this.devices) d.reset();
+    this.a20Port92 = false;
+    this.a20Kbc = true;
     this.cpu.reset();
     this.mmu.controlChanged();
     if (this.config.bios) this.phys.mapRom(this.config.bios);
@@ -121,6 +205,12 @@ export class Machine {
       const reason = cpu.run(slice);
       if (this.exitStatus >= 0) return this.result('exit', start);
       if (this.poweredOff) return this.result('poweroff', start);
+      if (this.resetRequested) {
+        this.resetRequested = false;
+        if (this.config.noReboot) return this.result('reboot', start);
+        this.boot();
+        continue;
+      }
       if (this.shutdownRequested) {
         this.shutdownRequested = false;
         if (this.config.noReboot) return { ...this.result('shutdown', start), shutdownCause: cpu.shutdownCause };
