@@ -129,6 +129,18 @@ describe('8254 channel 0 and IRQ 0', () => {
     expect(b.in(0x40) & 0x40).toBe(0x40);
   });
 
+  it('a mode 3 count written while counting waits for the end of the half-cycle', () => {
+    const { b, lines, tick, toTick } = setup();
+    program(b, 0, 3, 1000);
+    const at: number[] = [];
+    lines.onRise = () => at.push(tick());
+    toTick(300);
+    b.out(0x40, 400 & 0xff); b.out(0x40, 400 >> 8);
+    toTick(2000);
+    // the high half ends at 501; the new count starts with its low half (200 clocks)
+    expect(at).toEqual([701, 1101, 1501, 1901]);
+  });
+
   it('drives the PIC: IRQ 0 at vector 08h, one per period while EOIs come', () => {
     const pic = new Pic();
     const b = new Bench(pic);
