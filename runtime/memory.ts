@@ -11,10 +11,13 @@
  * its top 128 KiB (all of it when smaller) also at the top of the first MiB,
  * where it shadows RAM read-only.
  *
- * The paging MMU and memory-mapped devices sit in front of this; without paging,
+ * Memory-mapped devices (runtime/mmio.ts) answer for addresses beyond RAM: only
+ * the slow path looks them up, and an access wholly inside one device window
+ * reaches it whole. The paging MMU sits in front of this; without paging,
  * linear addresses are physical and FlatMemory below is the CPU's LinearMemory.
  */
 import type { LinearMemory } from '../src/x86/state.js';
+import type { MmioRegistry } from './mmio.js';
 
 export const PAGE_SHIFT = 12;
 /** pageFlags bits. */
@@ -34,6 +37,8 @@ export class PhysicalMemory {
   private rom: Uint8Array | null = null;
   private romBase = 0;
   private readonly listeners: CodeWriteListener[] = [];
+  /** Memory-mapped devices, consulted only for addresses at or beyond the end of RAM (runtime/mmio.ts). */
+  mmio: MmioRegistry | null = null;
 
   constructor(readonly size: number) {
     if (size <= 0 || size % PAGE_SIZE !== 0) throw new Error(`memory size must be a positive multiple of 4 KiB, not ${size}`);
@@ -81,6 +86,10 @@ export class PhysicalMemory {
   read8(addr: number): number {
     const a = (addr & this.a20Mask) >>> 0;
     if (a < this.size) return this.ram[a]!;
+    if (this.mmio) {
+      const v = this.mmio.read(a, 1);
+      if (v !== undefined) return v;
+    }
     if (this.rom && a >= this.romBase) return this.rom[a - this.romBase]!;
     return 0xff;
   }
@@ -93,17 +102,25 @@ export class PhysicalMemory {
         this.codeWritten(a >>> PAGE_SHIFT);
       }
       this.ram[a] = v;
-    }
+    } else if (this.mmio) this.mmio.write(a, 1, v);
   }
   read16(addr: number): number {
     const a = (addr & this.a20Mask) >>> 0;
     if (a + 1 < this.size && (a & 0xfff) !== 0xfff) return this.ram[a]! | (this.ram[a + 1]! << 8);
+    if (a >= this.size && this.mmio) {
+      const v = this.mmio.read(a, 2);
+      if (v !== undefined) return v;
+    }
     return this.read8(addr) | (this.read8(addr + 1) << 8);
   }
   read32(addr: number): number {
     const a = (addr & this.a20Mask) >>> 0;
     const r = this.ram;
     if (a + 3 < this.size && (a & 0xfff) <= 0xffc) return (r[a]! | (r[a + 1]! << 8) | (r[a + 2]! << 16) | (r[a + 3]! << 24)) >>> 0;
+    if (a >= this.size && this.mmio) {
+      const v = this.mmio.read(a, 4);
+      if (v !== undefined) return v;
+    }
     return (this.read8(addr) | (this.read8(addr + 1) << 8) | (this.read8(addr + 2) << 16) | (this.read8(addr + 3) << 24)) >>> 0;
   }
   write16(addr: number, v: number): void {
@@ -113,6 +130,7 @@ export class PhysicalMemory {
       this.ram[a + 1] = v >> 8;
       return;
     }
+    if (a >= this.size && this.mmio && this.mmio.write(a, 2, v)) return;
     this.write8(addr, v);
     this.write8(addr + 1, v >> 8);
   }
@@ -123,6 +141,7 @@ export class PhysicalMemory {
       r[a] = v; r[a + 1] = v >> 8; r[a + 2] = v >> 16; r[a + 3] = v >> 24;
       return;
     }
+    if (a >= this.size && this.mmio && this.mmio.write(a, 4, v)) return;
     this.write8(addr, v);
     this.write8(addr + 1, v >> 8);
     this.write8(addr + 2, v >> 16);

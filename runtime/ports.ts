@@ -26,6 +26,22 @@ export class PortRegistry implements PortBus {
     }
   }
 
+  /**
+   * Claim ports for a block the guest places (a PCI I/O BAR, the PIIX4 PM base):
+   * nothing is claimed and false returned when any of them is taken.
+   */
+  tryRegister(first: number, count: number, handler: PortHandler): boolean {
+    if (first < 0 || first + count > 0x10000) return false;
+    for (let p = first; p < first + count; p++) if (this.handlers[p]) return false;
+    this.register(first, count, handler);
+    return true;
+  }
+
+  /** Release the ports in [first, first + count) that `handler` holds. */
+  unregister(first: number, count: number, handler: PortHandler): void {
+    for (let p = Math.max(0, first); p < Math.min(0x10000, first + count); p++) if (this.handlers[p] === handler) this.handlers[p] = undefined;
+  }
+
   portIn(port: number, size: 1 | 2 | 4): number {
     this.reads++;
     port &= 0xffff;

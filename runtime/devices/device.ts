@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { PortRegistry } from '../ports.js';
+import type { MmioRegistry } from '../mmio.js';
 
 /** Level-triggered interrupt input of the interrupt controller(s): ISA IRQ 0-15 (and beyond for the I/O APIC). */
 export interface InterruptLines {
@@ -18,11 +19,13 @@ export interface DeviceHost {
   irq: InterruptLines;
   /** Guest physical memory for devices that do DMA or expose tables (reads/writes go through the code-page watch). */
   memory: { read8(addr: number): number; write8(addr: number, v: number): void; load(addr: number, data: Uint8Array): void };
+  /** Memory-mapped windows above RAM (the APICs, the HPET, PCI BARs); devices that have registers there require it. */
+  mmio?: MmioRegistry;
 }
 
 export interface Device {
   readonly name: string;
-  /** Register ports, MMIO and timers with the machine. */
+  /** Register ports, MMIO windows and timers with the machine. */
   attach(host: DeviceHost): void;
   /** Power-on / reset state. */
   reset(): void;
