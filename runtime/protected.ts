@@ -16,7 +16,7 @@ import {
   DESC, SYS, descDpl, descLimit, descType, isCode, isPresent, isSystem, loadCache, loadNull, loadSegmentProtected,
   markAccessed, nullifyInaccessibleSegments, readDescriptor, type Descriptor,
 } from './descriptors.js';
-import { taskSwitch } from './tasks.js';
+import { inNewTask, taskSwitch } from './tasks.js';
 
 const F = {
   CF: 1, TF: 0x100, IF: 0x200, IOPL: 0x3000, NT: 0x4000, RF: 0x10000, VM: 0x20000, AC: 0x40000,
@@ -95,8 +95,14 @@ export function deliverProtected(cpu: SystemCpu, vector: number, errorCode: numb
     const tssSel = lo >>> 16;
     taskSwitch(cpu, tssSel, 'int', returnEip, ext);
     if (errorCode >= 0) {
-      const size = cpu.segAttr[SREG.CS]! & ATTR.DB ? 4 : 2; // the new task's TSS size decides; CS.D is a good proxy
-      cpu.push(size, errorCode);
+      // On the new task's stack, a dword for a 32-bit TSS and a word for a 16-bit one (SDM vol. 3 §6.12.2).
+      const tssType = (cpu.trAttr >> 8) & 0xf;
+      const size = tssType === SYS.TSS32_BUSY || tssType === SYS.TSS32_AVAIL ? 4 : 2;
+      try {
+        cpu.push(size, errorCode);
+      } catch (e) {
+        throw inNewTask(cpu, e);
+      }
     }
     return;
   }

@@ -7,7 +7,7 @@
  * after the state is loaded (a bad segment in the new TSS) are taken in the
  * context of the new task, as on the hardware.
  */
-import { ATTR, EXC, SREG, type SystemCpu } from '../src/x86/state.js';
+import { ATTR, CpuException, EXC, REG, SREG, type SystemCpu } from '../src/x86/state.js';
 import {
   SYS, descBase, descDpl, descLimit, descType, isPresent, loadCache, loadSegmentProtected, readDescriptor,
   markAccessed, isCode, type Descriptor, DESC,
@@ -114,8 +114,32 @@ export function taskSwitch(cpu: SystemCpu, selector: number, source: TaskSource,
   for (let s = 0; s < 6; s++) cpu.segSel[s] = sels[s]!;
   cpu.ldtrSel = ldt;
 
-  // Now the checks, in the context of the new task.
-  loadLdt(cpu, ldt, ext);
+  // Now the checks, in the context of the new task: a fault here is delivered
+  // with the new task's EIP and ESP (CpuException.inNewTask).
+  try {
+    loadNewTaskSegments(cpu, ldt, sels, newFlags, ext);
+  } catch (e) {
+    throw inNewTask(cpu, e);
+  }
+}
+
+/** Mark an exception as raised in the context of the task just switched to. */
+export function inNewTask(cpu: SystemCpu, e: unknown): unknown {
+  if (e instanceof CpuException && !e.inNewTask) {
+    e.inNewTask = true;
+    e.newTaskEsp = cpu.r32[REG.ESP]!;
+  }
+  return e;
+}
+
+/**
+ * The last step of a task switch: LDTR and the segment registers from the new
+ * TSS, with the checks of SDM vol. 3 table 7-1 (#TS for a bad selector or
+ * descriptor, #NP for a segment that is not present, #SS for a stack segment
+ * that is not present).
+ */
+function loadNewTaskSegments(cpu: SystemCpu, ldt: number, sels: number[], newFlags: number, ext: number): void {
+  loadLdt(cpu, ldt, ext, EXC.TS, EXC.TS);
   if (newFlags & VM) {
     for (let s = 0; s < 6; s++) {
       cpu.loadSegReal(s, sels[s]!);
@@ -151,8 +175,12 @@ function setCpl(cpu: SystemCpu, cpl: number): void {
   cpu.setCpl(cpl);
 }
 
-/** LLDT's work, shared with task switches: a null selector disables the LDT. */
-export function loadLdt(cpu: SystemCpu, selector: number, ext = 0, vector: number = EXC.TS): void {
+/**
+ * LLDT's work, shared with task switches: a null selector disables the LDT.
+ * LLDT raises #GP for a bad selector and #NP for an LDT that is not present; a
+ * task switch raises #TS for both.
+ */
+export function loadLdt(cpu: SystemCpu, selector: number, ext = 0, vector: number = EXC.TS, npVector: number = EXC.NP): void {
   if ((selector & 0xfffc) === 0) {
     cpu.ldtrSel = selector;
     cpu.ldtrBase = 0;
@@ -162,7 +190,7 @@ export function loadLdt(cpu: SystemCpu, selector: number, ext = 0, vector: numbe
   if (selector & 4) cpu.raise(vector, (selector & 0xfffc) | ext);
   const d = readDescriptor(cpu, selector, vector, ext);
   if (d.hi & DESC.S || descType(d) !== SYS.LDT) cpu.raise(vector, (selector & 0xfffc) | ext);
-  if (!isPresent(d)) cpu.raise(EXC.NP, (selector & 0xfffc) | ext);
+  if (!isPresent(d)) cpu.raise(npVector, (selector & 0xfffc) | ext);
   cpu.ldtrSel = selector;
   cpu.ldtrBase = descBase(d) | 0;
   cpu.ldtrLimit = descLimit(d);

@@ -361,6 +361,11 @@ export class Cpu extends CpuState implements SystemCpu {
    * faulting instruction and hands the exception to the run loop.
    */
   deliverException(e: CpuException, startEip: number): void {
+    if (e.inNewTask) {
+      this.r32[REG.ESP] = e.newTaskEsp;
+      this.deliverEvent(e.vector, e.errorCode, 'fault', this.eip, this.eip);
+      return;
+    }
     const trap = e.vector === EXC.BP || e.vector === EXC.OF;
     this.deliverEvent(e.vector, e.errorCode, trap ? 'software' : 'fault', trap ? this.nextEip : startEip, startEip);
   }
@@ -379,6 +384,16 @@ export class Cpu extends CpuState implements SystemCpu {
         return;
       } catch (err) {
         if (!(err instanceof CpuException)) throw err;
+        if (err.inNewTask) {
+          // A task gate switched tasks and the new task's state failed its checks:
+          // the event was delivered; the new exception is the new task's own.
+          this.r32[REG.ESP] = err.newTaskEsp;
+          vector = first = err.vector;
+          code = err.errorCode;
+          kind = 'fault';
+          returnEip = startEip = this.eip;
+          continue;
+        }
         this.r32[REG.ESP] = esp;
         if (first === EXC.DF) {
           this.shutdown(`triple fault: ${excName(err.vector)} while delivering #DF at ${this.where(startEip)}`);

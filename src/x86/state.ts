@@ -79,6 +79,14 @@ export const REAL_MODE_ATTR = ATTR.P | ATTR.S | ATTR.WRITABLE | ATTR.ACCESSED;
  * state and delivers it. `errorCode` is -1 for vectors without one.
  */
 export class CpuException extends Error {
+  /**
+   * Raised by a task switch's checks after the new task's state was loaded
+   * (SDM vol. 3 §7.3, step 12): the exception belongs to the new task, so it is
+   * delivered with the new task's EIP and this ESP, not the instruction's start.
+   */
+  inNewTask = false;
+  newTaskEsp = 0;
+
   constructor(public vector: number, public errorCode = -1) {
     super(`#${vector}${errorCode >= 0 ? `(${errorCode})` : ''}`);
   }
