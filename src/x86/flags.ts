@@ -38,7 +38,8 @@ export function setLazy(s: CpuState, op: number, a: number, b: number, res: numb
   if (mask !== ARITH_FLAGS) {
     // Flags the operation does not write keep their current values: materialise them.
     const keep = ARITH_FLAGS & ~mask & s.lazyMask;
-    if (keep) s.flagsBits = (s.flagsBits & ~keep) | (computeLazy(s) & keep);
+    if (keep === CF) s.flagsBits = (s.flagsBits & ~CF) | lazyCF(s); // INC/DEC: the common case
+    else if (keep) s.flagsBits = (s.flagsBits & ~keep) | (computeLazy(s) & keep);
   }
   s.lazyOp = op;
   s.lazyA = a;
@@ -68,6 +69,21 @@ export function setFlags(s: CpuState, mask: number, values: number): void {
 export function szp(res: number, size: number): number {
   const m = res & MASK[size]!;
   return (m === 0 ? ZF : 0) | (m & SIGN[size]! ? SF : 0) | PARITY[m & 0xff]!;
+}
+
+/** CF alone of the recorded lazy operation (cheaper than computeLazy). */
+function lazyCF(s: CpuState): number {
+  const m = MASK[s.lazySize]!;
+  const a = (s.lazyA & m) >>> 0;
+  const b = (s.lazyB & m) >>> 0;
+  switch (s.lazyOp) {
+    case OP.ADD: return ((s.lazyRes & m) >>> 0) < a ? CF : 0;
+    case OP.ADC: return (s.lazyCin ? ((s.lazyRes & m) >>> 0) <= a : ((s.lazyRes & m) >>> 0) < a) ? CF : 0;
+    case OP.SUB: return a < b ? CF : 0;
+    case OP.SBB: return (s.lazyCin ? a <= b : a < b) ? CF : 0;
+    case OP.NEG: return b !== 0 ? CF : 0;
+    default: return 0; // LOGIC clears CF; INC/DEC never leave CF lazy (it is materialised before)
+  }
 }
 
 /** All six arithmetic flags of the recorded lazy operation. */
@@ -133,7 +149,7 @@ export function loadFlags(s: CpuState, value: number): void {
 }
 
 export function getCF(s: CpuState): number {
-  return (s.lazyMask & CF ? computeLazy(s) : s.flagsBits) & CF;
+  return s.lazyMask & CF ? lazyCF(s) : s.flagsBits & CF;
 }
 export function getZF(s: CpuState): boolean {
   if (s.lazyMask & ZF) return (s.lazyRes & MASK[s.lazySize]!) === 0;
