@@ -80,7 +80,8 @@ function switchStack(cpu: SystemCpu, stack: { ss: number; esp: number; d: Descri
 export function deliverProtected(cpu: SystemCpu, vector: number, errorCode: number, kind: DeliveryKind, returnEip: number): void {
   const ext = kind === 'software' ? 0 : 1;
   const vm = (cpu.flagsBits & F.VM) !== 0;
-  if (vm && kind === 'software' && iopl(cpu) < 3) cpu.raise(EXC.GP, 0);
+  // In v8086 mode INT n with IOPL < 3 is #GP(0) before it gets here (sem/control.ts); INT3 and INTO
+  // are not IOPL-sensitive and go through the IDT like exceptions (SDM vol. 2, INT n pseudo-code).
   const idtCode = vector * 8 + 2 + ext;
   if (vector * 8 + 7 > cpu.idtrLimit) cpu.raise(EXC.GP, idtCode);
   const lo = cpu.mem.readSystem((cpu.idtrBase + vector * 8) | 0, 4);
