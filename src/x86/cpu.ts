@@ -51,6 +51,12 @@ export class Cpu extends CpuState implements SystemCpu {
    * were asserted. Null: nothing is signalled. See sem/x87.ts.
    */
   onFerr: (() => void) | null = null;
+  /**
+   * MSRs that belong to the machine's devices (the local APIC's IA32_APIC_BASE,
+   * 1BH): RDMSR and WRMSR ask here first. read() gives undefined and write()
+   * 'unknown' for an MSR that is not theirs; write() gives 'gp' to refuse a value.
+   */
+  deviceMsrs: { read(index: number): bigint | undefined; write(index: number, value: bigint): 'ok' | 'gp' | 'unknown' } | null = null;
   /** Pending external interrupt source (the PIC/APIC); null when none is wired. */
   interruptController: { hasInterrupt(): boolean; acknowledge(): number } | null = null;
 

@@ -209,7 +209,9 @@ function rdmsr(cpu: Cpu): void {
   requireCpl0(cpu);
   const index = cpu.r32[REG.ECX]! >>> 0;
   let v: bigint;
-  if (index === 0x10) v = BigInt.asUintN(64, cpu.tscOffset + BigInt(cpu.instructionCount));
+  const device = cpu.deviceMsrs?.read(index);
+  if (device !== undefined) v = device;
+  else if (index === 0x10) v = BigInt.asUintN(64, cpu.tscOffset + BigInt(cpu.instructionCount));
   else if (index === 0x174) v = BigInt(cpu.sysenterCs);
   else if (index === 0x175) v = BigInt(cpu.sysenterEsp >>> 0);
   else if (index === 0x176) v = BigInt(cpu.sysenterEip >>> 0);
@@ -228,6 +230,9 @@ function wrmsr(cpu: Cpu): void {
   const lo = cpu.r32[REG.EAX]! >>> 0;
   const hi = cpu.r32[REG.EDX]! >>> 0;
   const v = (BigInt(hi) << 32n) | BigInt(lo);
+  const device = cpu.deviceMsrs?.write(index, v);
+  if (device === 'gp') cpu.raise(EXC.GP, 0);
+  if (device === 'ok') return;
   switch (index) {
     case 0x10:
       cpu.tscOffset = v - BigInt(cpu.instructionCount);

@@ -64,7 +64,7 @@ const BRAND_DWORDS = new Int32Array(12);
 for (let i = 0; i < BRAND.length; i++) BRAND_DWORDS[i >> 2]! |= BRAND.charCodeAt(i) << (8 * (i & 3));
 
 /** The features this CPU implements: the one list to extend. */
-export const CPUID_FEATURES_EDX = CPUID_FEATURE.TSC | CPUID_FEATURE.CX8 | CPUID_FEATURE.CMOV | CPUID_SYSTEM_FEATURES;
+export const CPUID_FEATURES_EDX = CPUID_FEATURE.TSC | CPUID_FEATURE.CX8 | CPUID_FEATURE.CMOV | CPUID_FEATURE.APIC | CPUID_SYSTEM_FEATURES;
 
 /** Family 6, model 1, stepping 9: a Pentium Pro. */
 export const CPUID_SIGNATURE = 0x0619;
