@@ -29,6 +29,8 @@ export const HOST_PORT = 0x510;
 
 export interface GuestOptions {
   rom?: boolean;
+  /** The multiboot command line. */
+  cmdline?: string;
   noReboot?: boolean;
   maxInstructions?: number;
   memSize?: number;
@@ -87,7 +89,7 @@ export function runGuest(name: string, opts: GuestOptions = {}): GuestRun {
   let output = '';
   const m = new Machine({
     memSize: opts.memSize ?? 16 << 20,
-    ...(opts.rom ? { bios: image } : { multiboot: image }),
+    ...(opts.rom ? { bios: image } : { multiboot: image, cmdline: opts.cmdline ?? '' }),
     debugcon: [{ port: 0xe9, sink: (b) => { output += String.fromCharCode(b); } }],
     noReboot: opts.noReboot ?? true,
   });
