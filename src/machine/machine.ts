@@ -30,6 +30,9 @@ import { loadMultiboot } from './multiboot.js';
 import { loadLinux } from './linux.js';
 import { Clock, NS_PER_INSTRUCTION, type ClockMode } from '../../runtime/clock.js';
 
+/** The time-stamp counter's rate: 1 GHz, one tick per nanosecond of machine time. */
+export const TSC_HZ = 1e9;
+
 /** Most instructions between two looks at the timers. */
 const SLICE = 20_000;
 
@@ -109,6 +112,8 @@ export class Machine {
     this.mmu = new Mmu(this.phys, this.cpu);
     this.clock = new Clock(config.clock ?? 'virtual', () => this.cpu.instructionCount);
     this.cpu.mem = this.mmu;
+    // The TSC runs at TSC_HZ on the machine's clock: virtual time, or the host's.
+    this.cpu.tscSource = () => Math.floor(this.clock.now() * (TSC_HZ / 1e9));
     this.mmu.onCodeWrite((page) => this.cpu.dropDecoded(page));
     this.cpu.onModeChange = (cr3Only) => this.mmu.controlChanged(cr3Only);
     this.cpu.onInvlpg = (lin) => this.mmu.invlpg(lin);

@@ -57,6 +57,15 @@ export class Cpu extends CpuState implements SystemCpu {
    * 'unknown' for an MSR that is not theirs; write() gives 'gp' to refuse a value.
    */
   deviceMsrs: { read(index: number): bigint | undefined; write(index: number, value: bigint): 'ok' | 'gp' | 'unknown' } | null = null;
+  /**
+   * The time-stamp counter's time base, in ticks (RDTSC = tscOffset + ticks):
+   * the machine wires its clock, so the TSC follows virtual (or host) time; a
+   * bare CPU counts retired instructions.
+   */
+  tscSource: (() => number) | null = null;
+  tscTicks(): number {
+    return this.tscSource ? this.tscSource() : this.instructionCount;
+  }
   /** Pending external interrupt source (the PIC/APIC); null when none is wired. */
   interruptController: { hasInterrupt(): boolean; acknowledge(): number } | null = null;
 
@@ -114,6 +123,7 @@ export class Cpu extends CpuState implements SystemCpu {
     this.interruptShadow = false;
     this.nmiPending = false;
     this.nmiBlocked = false;
+    this.tscOffset = -BigInt(this.tscTicks()); // the TSC restarts from 0
     this.fpu.reset();
   }
 

@@ -211,7 +211,7 @@ function rdmsr(cpu: Cpu): void {
   let v: bigint;
   const device = cpu.deviceMsrs?.read(index);
   if (device !== undefined) v = device;
-  else if (index === 0x10) v = BigInt.asUintN(64, cpu.tscOffset + BigInt(cpu.instructionCount));
+  else if (index === 0x10) v = BigInt.asUintN(64, cpu.tscOffset + BigInt(cpu.tscTicks()));
   else if (index === 0x174) v = BigInt(cpu.sysenterCs);
   else if (index === 0x175) v = BigInt(cpu.sysenterEsp >>> 0);
   else if (index === 0x176) v = BigInt(cpu.sysenterEip >>> 0);
@@ -235,7 +235,7 @@ function wrmsr(cpu: Cpu): void {
   if (device === 'ok') return;
   switch (index) {
     case 0x10:
-      cpu.tscOffset = v - BigInt(cpu.instructionCount);
+      cpu.tscOffset = v - BigInt(cpu.tscTicks());
       return;
     case 0x174: cpu.sysenterCs = lo & 0xffff; return;
     case 0x175: cpu.sysenterEsp = lo | 0; return;

@@ -149,8 +149,9 @@ let tscLo = 0;
 let tscHi = 0;
 
 /**
- * RDTSC: EDX:EAX = tscOffset + the instruction count (virtual time comes with
- * the machine issue). With CR4.TSD it is CPL 0 only in protected mode.
+ * RDTSC: EDX:EAX = tscOffset + the CPU's time base (cpu.tscTicks: the machine's
+ * clock, or the instruction count on a bare CPU). With CR4.TSD it is CPL 0 only
+ * in protected mode.
  */
 function rdtsc(cpu: Cpu): void {
   if (cpu.cr4 & CR4_TSD && cpu.cr0 & 1 && (cpu.cpl !== 0 || cpu.flagsBits & FLAG.VM)) cpu.raise(EXC.GP, 0);
@@ -160,7 +161,7 @@ function rdtsc(cpu: Cpu): void {
     tscLo = Number(u & 0xffffffffn);
     tscHi = Number(u >> 32n);
   }
-  const t = tscLo + cpu.instructionCount; // exact below 2^53
+  const t = tscLo + cpu.tscTicks(); // exact below 2^53
   const lo = t % TWO32;
   cpu.r32[REG.EAX] = lo;
   cpu.r32[REG.EDX] = tscHi + (t - lo) / TWO32;
