@@ -11,7 +11,7 @@
  * changes; where the new stack must be written first (an inner-level call or
  * interrupt), the old stack and privilege are restored if a push faults.
  */
-import { ATTR, EXC, REG, SREG, type DeliveryKind, type SystemCpu } from '../src/x86/state.js';
+import { ATTR, CpuException, EXC, REG, SREG, type DeliveryKind, type SystemCpu } from '../src/x86/state.js';
 import {
   DESC, SYS, descDpl, descLimit, descType, isCode, isPresent, isSystem, loadCache, loadNull, loadSegmentProtected,
   markAccessed, nullifyInaccessibleSegments, readDescriptor, type Descriptor,
@@ -139,19 +139,32 @@ export function deliverProtected(cpu: SystemCpu, vector: number, errorCode: numb
       pushFrame(cpu, size, flags, oldCs, returnEip, errorCode);
     } catch (e) {
       restoreStackState(cpu, saved);
-      throw e;
+      throw stackFault(e, (stack.ss & 0xfffc) | ext);
     }
     if (vm) for (const s of [SREG.GS, SREG.FS, SREG.DS, SREG.ES]) loadNull(cpu, s, 0);
     loadCs(cpu, selector, d, dpl);
   } else {
     if (vm) cpu.raise(EXC.GP, (selector & 0xfffc) | ext);
-    pushFrame(cpu, size, flags, oldCs, returnEip, errorCode);
+    try {
+      pushFrame(cpu, size, flags, oldCs, returnEip, errorCode);
+    } catch (e) {
+      throw stackFault(e, ext);
+    }
     loadCs(cpu, selector, d, cpu.cpl);
   }
   let newFlags = flags & ~(F.TF | F.NT | F.VM | F.RF);
   if (!(type & 1)) newFlags &= ~F.IF; // interrupt gate (trap gates have bit 0 set)
   cpu.eflags = newFlags;
   cpu.eip = cpu.nextEip = offset;
+}
+
+/**
+ * A stack fault while pushing a frame: on a new stack the error code is the
+ * new SS selector, on the current one EXT (SDM vol. 2, INT n and CALL). Other
+ * faults (#PF) pass unchanged.
+ */
+function stackFault(e: unknown, code: number): unknown {
+  return e instanceof CpuException && e.vector === EXC.SS ? new CpuException(EXC.SS, code) : e;
 }
 
 function pushFrame(cpu: SystemCpu, size: number, flags: number, cs: number, eip: number, errorCode: number): void {
@@ -247,7 +260,7 @@ function callGate(cpu: SystemCpu, kind: 'jmp' | 'call', gate: Descriptor, gate32
       cpu.push(size, cpu.nextEip);
     } catch (e) {
       restoreStackState(cpu, saved);
-      throw e;
+      throw stackFault(e, stack.ss & 0xfffc);
     }
     loadCs(cpu, targetSel, d, dpl);
   } else {

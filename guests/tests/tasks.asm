@@ -20,6 +20,7 @@
 %define S_LDTA    0x80          ; task A's LDT
 %define S_SSSMALL 0x88          ; data, base 0x90000, limit 0xFFF
 %define TSS_GP    0x90
+%define TSS_SS    0x98          ; takes #SS through a task gate
 
 %define A_BASE   0x3100
 %define B_BASE   0x3200
@@ -29,6 +30,7 @@
 %define NP_BASE  0x3600
 %define BAD_BASE 0x3700
 %define GP_BASE  0x3800
+%define SS_BASE  0x3900
 
 %define PD1 0x200000            ; identity 0-12 MiB in 4 MiB pages
 %define PD2 0x201000            ; the same, but 8 MiB -> 4 MiB
@@ -82,6 +84,7 @@ main:
         INIT32 DF_BASE, task_df, 0x5d000, 0
         INIT32 GP_BASE, task_gp, 0x5c000, 0
         INIT32 BAD_BASE, task_bad, 0x5b000, 0
+        INIT32 SS_BASE, task_ss, 0x5a000, 0
         mov dword [BAD_BASE + 84], 0xfff8       ; DS outside the GDT
         ; The 16-bit TSS.
         mov edi, T16_BASE
@@ -234,6 +237,33 @@ main:
         CHECK "tasks.df_saved_ss", [LOG + 0x8c], S_SSSMALL
         mov eax, ss
         CHECK "tasks.df_resumed_ss", eax, KDATA
+
+; ---- #SS with the new stack's selector, through a task gate ----------------------------------
+        ; An interrupt from CPL 3 whose ring-0 stack (SS0:ESP0) cannot take the frame.
+        mov eax, 12
+        xor ebx, ebx
+        mov ecx, TSS_SS
+        mov edx, 0x85
+        call set_gate
+        mov eax, 0x62
+        mov ebx, nowhere
+        mov ecx, KCODE
+        mov edx, 0xee
+        call set_gate
+        mov dword [LOG + 0xd0], .after_ss
+        USER
+        mov dword [TSS_MAIN + 4], 8
+        mov dword [TSS_MAIN + 8], S_SSSMALL
+        int 0x62
+.after_ss:
+        KERNEL
+        mov eax, 12
+        mov ebx, exc_stubs + 12 * 16
+        mov ecx, KCODE
+        mov edx, 0x8e
+        call set_gate
+        CHECK "tasks.ss_new_stack_errcode", [LOG + 0xd4], S_SSSMALL
+        CHECK "tasks.ss_saved_cs", [LOG + 0xd8], UCODE
 
 ; ---- a 16-bit TSS ---------------------------------------------------------------------------
         mov ebx, 0x7777
@@ -402,6 +432,24 @@ task_bad:
         FAILED "tasks.bad_task_ran", 0
         jmp lib_exit
 
+nowhere:
+        FAILED "tasks.unreachable", 0
+        jmp lib_exit
+
+task_ss:
+        pop eax                                 ; the error code
+        mov [LOG + 0xd4], eax
+        mov eax, [TSS_MAIN + 76]
+        mov [LOG + 0xd8], eax                   ; the interrupted task ran at CPL 3
+        mov eax, [kernel_esp]
+        mov [TSS_MAIN + 4], eax                 ; repair SS0:ESP0
+        mov dword [TSS_MAIN + 8], KDATA
+        mov eax, [LOG + 0xd0]
+        mov [TSS_MAIN + 32], eax                ; resume after the INT
+        mov esp, 0x5a000
+        iret
+        jmp task_ss
+
 ; #TS in the new task's context: its DS selector is bad, so do not return to it.
 ts_handler:
         mov ax, KDATA
@@ -452,6 +500,7 @@ gdt:
         DESC ABS(ldt_a), ldt_a_end - ldt_a - 1, 0x82, 0x0       ; 0x80 S_LDTA
         DESC 0x90000, 0xfff, 0x93, 0x4          ; 0x88 S_SSSMALL
         DESC GP_BASE, 0x67, 0x89, 0x0           ; 0x90 TSS_GP
+        DESC SS_BASE, 0x67, 0x89, 0x0           ; 0x98 TSS_SS
 gdt_end:
 
         align 8
