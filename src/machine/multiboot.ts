@@ -42,6 +42,7 @@ export function loadMultiboot(cpu: Cpu, phys: PhysicalMemory, image: Uint8Array,
   if (!header) throw new MultibootError('no multiboot header in the first 8 KiB of the kernel');
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
   let entry: number;
+  let kernelStart: number;
   let kernelEnd = 0;
   if (header.flags & (1 << 16)) {
     const h = header.offset;
@@ -57,9 +58,10 @@ export function loadMultiboot(cpu: Cpu, phys: PhysicalMemory, image: Uint8Array,
     if (loadAddr + length > phys.size || (bssEnd && bssEnd > phys.size)) throw new MultibootError('the kernel does not fit in guest memory');
     phys.load(loadAddr, image.subarray(fileOff, fileOff + length));
     if (bssEnd > loadAddr + length) phys.load(loadAddr + length, new Uint8Array(bssEnd - loadAddr - length));
+    kernelStart = loadAddr;
     kernelEnd = Math.max(loadAddr + length, bssEnd);
   } else {
-    ({ entry, end: kernelEnd } = loadElf(phys, image, view));
+    ({ entry, start: kernelStart, end: kernelEnd } = loadElf(phys, image, view));
   }
   // Information structure: flags (mem_lower/upper, cmdline), memory sizes in KiB.
   const info = new DataView(new ArrayBuffer(88));
@@ -68,12 +70,14 @@ export function loadMultiboot(cpu: Cpu, phys: PhysicalMemory, image: Uint8Array,
   info.setUint32(8, Math.max(0, phys.size / 1024 - 1024), true);
   const cmdAddr = INFO_ADDR + 0x100;
   info.setUint32(16, cmdAddr, true);
-  if (kernelEnd > INFO_ADDR && kernelEnd < 0x100000) {
+  const cmdBytes = new TextEncoder().encode(cmdline + '\0');
+  const infoEnd = cmdAddr + cmdBytes.length;
+  if (kernelStart < infoEnd && kernelEnd > INFO_ADDR) {
     // Kernels below 1 MiB and over our info area are unusual; refuse rather than overlap.
-    throw new MultibootError('the kernel overlaps the multiboot information area at 0x9000');
+    throw new MultibootError(`the kernel overlaps the multiboot information at 0x${INFO_ADDR.toString(16)}-0x${infoEnd.toString(16)}`);
   }
   phys.load(INFO_ADDR, new Uint8Array(info.buffer));
-  phys.load(cmdAddr, new TextEncoder().encode(cmdline + '\0'));
+  phys.load(cmdAddr, cmdBytes);
 
   for (let s = 0; s < 6; s++) {
     cpu.segSel[s] = s === SREG.CS ? 0x08 : 0x10;
@@ -92,13 +96,14 @@ export function loadMultiboot(cpu: Cpu, phys: PhysicalMemory, image: Uint8Array,
   return { entry };
 }
 
-function loadElf(phys: PhysicalMemory, image: Uint8Array, view: DataView): { entry: number; end: number } {
+function loadElf(phys: PhysicalMemory, image: Uint8Array, view: DataView): { entry: number; start: number; end: number } {
   if (image.length < 52 || view.getUint32(0, false) !== 0x7f454c46) throw new MultibootError('the kernel is neither a.out-kludge multiboot nor ELF');
   if (image[4] !== 1 || image[5] !== 1 || view.getUint16(18, true) !== 3) throw new MultibootError('the kernel is not a 32-bit little-endian i386 ELF');
   const entry = view.getUint32(24, true);
   const phoff = view.getUint32(28, true);
   const phentsize = view.getUint16(42, true);
   const phnum = view.getUint16(44, true);
+  let start = Infinity;
   let end = 0;
   for (let i = 0; i < phnum; i++) {
     const ph = phoff + i * phentsize;
@@ -111,7 +116,8 @@ function loadElf(phys: PhysicalMemory, image: Uint8Array, view: DataView): { ent
     if (offset + filesz > image.length || paddr + memsz > phys.size) throw new MultibootError('an ELF segment does not fit the image or guest memory');
     phys.load(paddr, image.subarray(offset, offset + filesz));
     if (memsz > filesz) phys.load(paddr + filesz, new Uint8Array(memsz - filesz));
+    start = Math.min(start, paddr);
     end = Math.max(end, paddr + memsz);
   }
-  return { entry, end };
+  return { entry, start, end };
 }
