@@ -17,7 +17,7 @@
  */
 import { decode, newInsn, type Insn } from './decoder.js';
 import { FLAG, ROWS, type Row } from './rows.js';
-import { CpuException, CpuState, EXC, REAL_MODE_ATTR, REG, SREG, type LinearMemory, type PortBus, type SystemCpu, type SystemHooks, type DeliveryKind } from './state.js';
+import { ATTR, CpuException, CpuState, EXC, REAL_MODE_ATTR, REG, SREG, type LinearMemory, type PortBus, type SystemCpu, type SystemHooks, type DeliveryKind } from './state.js';
 import { getFlags, loadFlags } from './flags.js';
 
 export type SemFn = (cpu: Cpu, insn: Insn) => void;
@@ -529,7 +529,7 @@ export class Cpu extends CpuState implements SystemCpu {
 
   /** The decoded instruction at CS:EIP, from the decode cache when possible. */
   private current(): Insn {
-    const code32 = this.code32 ? 1 : 0;
+    const code32 = (this.segAttr[SREG.CS]! >>> 22) & 1;
     const eip = this.eip;
     const phys = this.mem.translateCode((this.segBase[SREG.CS]! + eip) | 0);
     const page = phys >>> 12;
@@ -593,7 +593,7 @@ export class Cpu extends CpuState implements SystemCpu {
     if (insn.fault) this.raise(insn.fault === 'gp' ? EXC.GP : EXC.UD, insn.fault === 'gp' ? 0 : -1);
     if (insn.lock && !(row.lock && insn.mod !== 3)) this.raise(EXC.UD);
     const len = insn.length;
-    this.nextEip = this.code32 ? (this.eip + len) >>> 0 : (this.eip + len) & 0xffff;
+    this.nextEip = this.segAttr[SREG.CS]! & ATTR.DB ? (this.eip + len) >>> 0 : (this.eip + len) & 0xffff;
     this.insn = insn;
     const fn = this.semById[row.id];
     if (!fn) this.raise(EXC.UD);
