@@ -9,7 +9,7 @@
 
 %include "lib.inc"
 
-%define HOST 0x510              ; host actions: 1 NMI now, 2 step then NMI, 3 step then IRQ 0x50, 4 IRQ now
+%define HOST 0x5ff0             ; host actions (test/system/run-guest.ts): 1 NMI now, 2 step then NMI, 3 step then IRQ 0x50, 4 IRQ now
 %define IRQ_VEC 0x50
 
 %define S_TSSSMALL 0x40         ; a TSS descriptor with a limit below 0x67

@@ -25,7 +25,7 @@ function findGuestDir(): string {
 }
 
 export const GUEST_DIR = findGuestDir();
-export const HOST_PORT = 0x510;
+export const HOST_PORT = 0x5ff0;
 
 export interface GuestOptions {
   rom?: boolean;
@@ -66,8 +66,8 @@ export function hostInterrupts(): Pick<GuestOptions, 'setup' | 'onHostAction'> {
       if (action === 2 || action === 3) m.cpu.run(1);
       if (action === 1 || action === 2) m.cpu.nmi();
       if (action === 3 || action === 4) pending = HOST_IRQ;
-      // A CPU that only polls its interrupt controller when told to (interruptCheck) must be told.
-      if (pending >= 0) Object.assign(m.cpu, { interruptCheck: true });
+      // The CPU asks its interrupt controller only when told that something changed.
+      if (pending >= 0) m.cpu.interruptCheck = true;
     },
   };
 }
