@@ -60,7 +60,7 @@ export interface IoApicState {
   lines: number;
 }
 
-export class IoApic implements Device {
+export class IoApic implements Device, InterruptLines {
   readonly name = 'ioapic';
   private target: ApicBusTarget | null = null;
   private window: MmioRegion | null = null;
@@ -94,6 +94,17 @@ export class IoApic implements Device {
     this.select = 0;
     this.lo.fill(MASKED);
     this.hi.fill(0);
+  }
+
+  /**
+   * The machine's interrupt line `line`, as this board wires it to the I/O APIC
+   * (a sink of runtime/irq.ts): ISA IRQ n is pin n, except IRQ 0 (the PIT, or
+   * the HPET in legacy-replacement mode), which is pin 2 (the MADT's interrupt
+   * source override), and IRQ 2, which the AT bus wires to IRQ 9. Lines 16-23
+   * exist only here (PCI PIRQ A-D are 16-19, HPET comparators may use 20-23).
+   */
+  setIrq(line: number, high: boolean): void {
+    this.setPin(line < 16 ? isaIrqToGsi(line) : line, high);
   }
 
   /** Drive input pin `pin` (0-23) to its asserted (true) or idle state. */
@@ -210,27 +221,6 @@ export class IoApic implements Device {
   /** The MMIO window (for the monitor). */
   get region(): MmioRegion | null {
     return this.window;
-  }
-}
-
-/**
- * The PC's interrupt wiring with an I/O APIC, as the machine's InterruptLines:
- * ISA IRQ n goes to PIC input n and I/O APIC pin n, except IRQ 0 (the PIT, or
- * the HPET in legacy-replacement mode), which is I/O APIC pin 2 (the MADT's
- * interrupt source override), and IRQ 2, which the AT bus wires to IRQ 9 (the
- * PIC maps it itself). Lines 16-23 exist only on the I/O APIC (PCI PIRQ A-D
- * are pins 16-19). Each line has one driver: sharing needs an OR in front.
- */
-export class IrqRouter implements InterruptLines {
-  constructor(private readonly pic: InterruptLines, private readonly ioapic: IoApic) {}
-
-  setIrq(line: number, high: boolean): void {
-    if (line < 16) {
-      this.pic.setIrq(line, high);
-      this.ioapic.setPin(isaIrqToGsi(line), high);
-    } else {
-      this.ioapic.setPin(line, high);
-    }
   }
 }
 

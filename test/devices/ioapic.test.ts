@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { IoApic, IrqRouter, IOAPIC_DEFAULT_BASE, isaIrqToGsi } from '../../runtime/devices/ioapic.js';
+import { IoApic, IOAPIC_DEFAULT_BASE, isaIrqToGsi } from '../../runtime/devices/ioapic.js';
+import { IrqRouter } from '../../runtime/irq.js';
+import { Pic } from '../../runtime/devices/pic.js';
 import { LocalApic } from '../../runtime/devices/lapic.js';
 import { MmioRegistry } from '../../runtime/mmio.js';
 import { PhysicalMemory } from '../../runtime/memory.js';
-import { Bench, Lines } from './bench.js';
+import { Bench } from './bench.js';
 
 const IO = IOAPIC_DEFAULT_BASE;
 const LA = 0xfee00000;
@@ -151,17 +153,22 @@ describe('I/O APIC delivery', () => {
 });
 
 describe('ISA interrupt wiring', () => {
-  it('drives the PIC input and the I/O APIC pin (IRQ 0 on pin 2, IRQ 2 as IRQ 9)', () => {
+  it('takes the machine\'s lines as a sink beside the PIC (IRQ 0 on pin 2, IRQ 2 as IRQ 9, 16-23 only here)', () => {
     const { ioapic, route, take } = setup();
-    const pic = new Lines();
-    const router = new IrqRouter(pic, ioapic);
+    const pic = new Pic();
+    let changes = 0;
+    const router = new IrqRouter(() => { changes++; });
+    router.addSink(pic);
+    router.addSink(ioapic);
+    const pit = router.linesFor({});
     route(2, 0x30);
-    router.setIrq(0, true);
-    expect(pic.rises[0]).toBe(1);
+    pit.setIrq(0, true);
     expect(take()).toEqual([0x30]);
+    expect(pic.registers().irr & 1).toBe(1);
     route(20, 0x8060);
-    router.setIrq(20, true);
+    router.linesFor({}).setIrq(20, true);
     expect(take(false)).toEqual([0x60]);
+    expect(changes).toBe(2);
     expect([0, 1, 2, 8, 9].map(isaIrqToGsi)).toEqual([2, 1, 9, 8, 9]);
   });
 });
