@@ -464,8 +464,8 @@ function x87Rows(): RowSpec[] {
     x('DB E2', 'fnclex', 'fnclex'),
     x('DB E3', 'fninit', 'fninit'),
     x('DB E4', 'fnsetpm', 'fnop'),
-    x('DB E8+i', 'fucomi ST,STi', 'fucomi', { f: 'w:zpc' }),
-    x('DB F0+i', 'fcomi ST,STi', 'fcomi', { f: 'w:zpc' }),
+    x('DB E8+i', 'fucomi ST,STi', 'fucomi', { f: 'w:oszapc' }),
+    x('DB F0+i', 'fcomi ST,STi', 'fcomi', { f: 'w:oszapc' }),
     x('DC C0+i', 'fadd STi,ST', 'fadd'),
     x('DC C8+i', 'fmul STi,ST', 'fmul'),
     x('DC D0+i', 'fcom2 STi', 'fcom', { status: 'undoc' }),
@@ -506,8 +506,8 @@ function x87Rows(): RowSpec[] {
     x('DF D0+i', 'fstp8 STi', 'fstp', { status: 'undoc' }),
     x('DF D8+i', 'fstp9 STi', 'fstp', { status: 'undoc' }),
     x('DF E0', 'fnstsw AX', 'fnstsw'),
-    x('DF E8+i', 'fucomip ST,STi', 'fucomip', { f: 'w:zpc' }),
-    x('DF F0+i', 'fcomip ST,STi', 'fcomip', { f: 'w:zpc' }),
+    x('DF E8+i', 'fucomip ST,STi', 'fucomip', { f: 'w:oszapc' }),
+    x('DF F0+i', 'fcomip ST,STi', 'fcomip', { f: 'w:oszapc' }),
   );
   return rows;
 }

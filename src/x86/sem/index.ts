@@ -28,12 +28,13 @@ import { segmentSemantics } from './segment.js';
 import { flagopsSemantics } from './flagops.js';
 import { ioSemantics } from './io.js';
 import { systemSemantics } from './system.js';
+import { x87Semantics } from './x87.js';
 import { privilegedSemantics } from './privileged.js';
 
 const GROUPS: Record<string, SemFn>[] = [
   aluSemantics, shiftSemantics, muldivSemantics, bcdSemantics, bitsSemantics, dataSemantics,
   stringSemantics, controlSemantics, stackSemantics, segmentSemantics, flagopsSemantics, ioSemantics,
-  systemSemantics, privilegedSemantics,
+  systemSemantics, privilegedSemantics, x87Semantics,
 ];
 
 function merge(groups: Record<string, SemFn>[]): Record<string, SemFn> {

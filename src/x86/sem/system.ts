@@ -1,7 +1,7 @@
 /**
  * Semantics: the simple system instructions. HLT, CPUID, RDTSC, the #UD forms
  * (UD2, UD1, the undefined encodings' row, the SIMD space, RSM outside SMM),
- * FWAIT, and the selector instructions that exist only in protected mode
+ * and the selector instructions that exist only in protected mode
  * (SLDT STR LLDT LTR VERR VERW LAR LSL ARPL).
  *
  * CPUID describes a P6: "GenuineIntel", family 6 model 1 (the Pentium Pro), with
@@ -64,7 +64,8 @@ const BRAND_DWORDS = new Int32Array(12);
 for (let i = 0; i < BRAND.length; i++) BRAND_DWORDS[i >> 2]! |= BRAND.charCodeAt(i) << (8 * (i & 3));
 
 /** The features this CPU implements: the one list to extend. */
-export const CPUID_FEATURES_EDX = CPUID_FEATURE.TSC | CPUID_FEATURE.CX8 | CPUID_FEATURE.CMOV | CPUID_FEATURE.APIC | CPUID_SYSTEM_FEATURES;
+export const CPUID_FEATURES_EDX = CPUID_FEATURE.FPU | CPUID_FEATURE.TSC | CPUID_FEATURE.CX8 | CPUID_FEATURE.CMOV |
+  CPUID_FEATURE.FXSR | CPUID_FEATURE.APIC | CPUID_SYSTEM_FEATURES;
 
 /** Family 6, model 1, stepping 9: a Pentium Pro. */
 export const CPUID_SIGNATURE = 0x0619;
@@ -167,7 +168,7 @@ function rdtsc(cpu: Cpu): void {
   cpu.r32[REG.EDX] = tscHi + (t - lo) / TWO32;
 }
 
-// ---- #UD and FWAIT -------------------------------------------------------------------
+// ---- #UD --------------------------------------------------------------------------
 
 function ud(cpu: Cpu): void {
   cpu.raise(EXC.UD);
@@ -176,14 +177,6 @@ function ud(cpu: Cpu): void {
 /** RSM: only valid in system-management mode, which this CPU never enters. */
 function rsm(cpu: Cpu): void {
   cpu.raise(EXC.UD);
-}
-
-const CR0_MP = 1 << 1;
-const CR0_TS = 1 << 3;
-
-/** FWAIT: #NM when CR0.MP and CR0.TS are both set; otherwise waits for the FPU (the x87 issue). */
-function fwait(cpu: Cpu): void {
-  if ((cpu.cr0 & (CR0_MP | CR0_TS)) === (CR0_MP | CR0_TS)) cpu.raise(EXC.NM);
 }
 
 // ---- protected-mode selector instructions ---------------------------------------------
@@ -270,6 +263,6 @@ function arpl(cpu: Cpu, i: Insn): void {
 }
 
 export const systemSemantics: Record<string, SemFn> = {
-  hlt, cpuid, rdtsc, ud, rsm, fwait,
+  hlt, cpuid, rdtsc, ud, rsm,
   sldt, str, lldt, ltr, verr, verw, lar, lsl, arpl,
 };
