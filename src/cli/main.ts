@@ -13,6 +13,8 @@ export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   await yargs(argv)
     .scriptName('bt86')
+    // QEMU-style flags such as --no-reboot are options of their own, not negations of --reboot.
+    .parserConfiguration({ 'boolean-negation': false })
     .command(disasmCommand((code) => { exitCode = code; }))
     .command(runCommand((code) => { exitCode = code; }))
     .demandCommand(1, 'bt86: give a command (see --help)')

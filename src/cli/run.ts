@@ -15,6 +15,7 @@ import type { CommandModule } from 'yargs';
 import type { ClockMode } from '../../runtime/clock.js';
 import { ensureGuest, type KernelFlavour } from '../machine/guest.js';
 import { Machine, type MachineConfig, type RunResult } from '../machine/machine.js';
+import { isMultiboot } from '../machine/multiboot.js';
 
 export const EXIT = { POWEROFF: 0, USAGE: 2, TRIPLE_FAULT: 3, HALTED: 4, TIMEOUT: 124 } as const;
 
@@ -91,9 +92,16 @@ export function configFromArgs(args: RunArgs): MachineConfig {
   if (args.bios) {
     config.bios = readInput(args.bios, 'BIOS image');
   } else if (args.kernel) {
-    config.kernel = readInput(args.kernel, 'kernel');
-    if (args.initrd) config.initrd = readInput(args.initrd, 'initrd');
-    config.append = args.append ?? '';
+    const image = readInput(args.kernel, 'kernel');
+    if (isMultiboot(image) && !args.initrd) {
+      // As QEMU's -kernel: a multiboot kernel (our test guests) boots as one, --append its command line.
+      config.multiboot = image;
+      config.cmdline = args.append ?? '';
+    } else {
+      config.kernel = image;
+      if (args.initrd) config.initrd = readInput(args.initrd, 'initrd');
+      config.append = args.append ?? '';
+    }
   } else {
     process.stderr.write('bt86: no kernel given: booting the default guest (building it if needed)\n');
     const guest = ensureGuest(args.flavour as KernelFlavour);
@@ -162,6 +170,7 @@ export async function runMachine(machine: Machine, opts: { timeoutSec?: number; 
         await new Promise((res) => setTimeout(res, waitMs));
         continue;
       }
+      if (r.kind === 'shutdown') process.stderr.write(`\r\nbt86: ${r.shutdownCause || 'triple fault'}; the processor shut down (--no-reboot)\r\n`);
       return exitCodeOf(r);
     }
   } finally {
@@ -175,7 +184,7 @@ export function runCommand(setExit: (code: number) => void): CommandModule<objec
     command: 'run',
     describe: 'boot a machine (no options: the default Debian guest)',
     builder: (y) => y
-      .option('kernel', { type: 'string', describe: 'Linux bzImage (32-bit boot protocol)' })
+      .option('kernel', { type: 'string', describe: 'Linux bzImage (32-bit boot protocol) or multiboot kernel' })
       .option('initrd', { type: 'string', describe: 'initial ramdisk' })
       .option('append', { type: 'string', describe: 'kernel command line' })
       .option('bios', { type: 'string', describe: 'raw ROM image run from the reset vector' })
