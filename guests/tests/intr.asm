@@ -410,6 +410,13 @@ back32:
 .st5:   nop
         cli
         CHECK "int.irq_now", [LOG + 0xc4], .st5
+        ; STI; HLT: the interrupt wakes the CPU after HLT.
+        cli
+        out dx, al                              ; pending while IF = 0
+        sti
+        hlt
+.woke:  cli
+        CHECK "int.hlt_wakes", [LOG + 0xc4], .woke
         ; An external interrupt whose gate is not present: #NP with EXT set.
         and byte [IDT_BASE + IRQ_VEC * 8 + 5], 0x7f
         TRY
