@@ -19,6 +19,7 @@
 %define S_DATA1   0x80          ; data DPL 1, flat
 %define S_CG1     0x88          ; 32-bit call gate DPL 3 -> S_CODE1:ring1
 %define S_CGJ     0x90          ; 32-bit call gate DPL 3 -> KCODE:cg32 (for JMP)
+%define S_CGC     0x98          ; 32-bit call gate DPL 3 -> S_CONF:conforming
 
 %define LOG (scratch + 0x200)
 %define FRAME_VEC 0x60          ; a DPL 3 interrupt gate that logs its frame
@@ -174,6 +175,42 @@ main:
         CATCH "priv.conf_call", -1, -1
         CHECK "priv.conf_cpl", eax, S_CONF | 3
         CHECK "priv.conf_back", ebx, UCODE
+        mov [LOG + 0x10], esp
+        call S_CGC:0                            ; a gate to conforming code: no stack switch
+        mov ebx, esp
+        CHECK "priv.cg_conforming_cpl", eax, S_CONF | 3
+        CHECK "priv.cg_conforming_stack", ebx, [LOG + 0x10]
+        ; IRET at CPL 3: IF and VM in the popped image are ignored.
+        pushfd
+        and dword [esp], ~EFL_IF
+        or dword [esp], EFL_VM
+        push dword UCODE
+        push dword .after_iret3
+        iret
+.after_iret3:
+        pushfd
+        pop eax
+        and eax, EFL_IF | EFL_VM
+        CHECK "priv.iret_cpl3_flags", eax, EFL_IF
+        mov eax, cs
+        CHECK "priv.iret_cpl3_cs", eax, UCODE
+        ; Descriptor queries see what CPL 3 may see.
+        mov eax, KDATA
+        lsl ebx, eax
+        GETZF
+        CHECK "priv.lsl_cpl3_dpl0", eax, 0
+        mov eax, UDATA
+        verw ax
+        GETZF
+        CHECK "priv.verw_cpl3", eax, 1
+        mov eax, KDATA
+        verr ax
+        GETZF
+        CHECK "priv.verr_cpl3_dpl0", eax, 0
+        mov eax, S_CG32
+        lar ebx, eax
+        GETZF
+        CHECK "priv.lar_cpl3_gate", eax, 1
         KERNEL
 
 ; ---- IOPL 3 ---------------------------------------------------------------------------
@@ -635,4 +672,5 @@ gdt:
         DESC 0, 0xfffff, 0xb3, 0xc              ; 0x80 S_DATA1
         GATE S_CODE1, ABS(ring1), 0xec, 0       ; 0x88 S_CG1
         GATE KCODE, ABS(cg32), 0xec, 0          ; 0x90 S_CGJ
+        GATE S_CONF, ABS(conforming), 0xec, 0   ; 0x98 S_CGC
 gdt_end:
