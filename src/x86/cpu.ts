@@ -547,7 +547,8 @@ export class Cpu extends CpuState implements SystemCpu {
     if (!insn.fault && (phys & 0xfff) + insn.length <= 0x1000) {
       let entries = this.decodeCache[page];
       if (!entries) {
-        entries = this.decodeCache[page] = [];
+        // Pre-sized so that V8 keeps fast (holey) elements: a sparse [] would become a dictionary.
+        entries = this.decodeCache[page] = new Array<Insn>(8192);
         this.mem.watchCodePage(page);
       }
       entries[slot] = insn;
