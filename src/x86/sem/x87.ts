@@ -962,6 +962,7 @@ const fxsave: SemFn = (cpu, i) => {
   v.setUint16(20, fpu.fds, true);
   for (let k = 0; k < 8; k++) regBytes(fpu, fpu.phys(k), b, 32 + 16 * k);
   const lin = cpu.linear(cpu.seg(i), off, 512, true);
+  probeWrite(cpu, lin, 512); // the access is 512 bytes, even though only the x87 part is written
   writeBytes(cpu, lin, b);
 };
 
