@@ -213,16 +213,23 @@ describe('INT / IRET (real mode)', () => {
   it('INT n pushes FLAGS, CS, IP and clears IF and TF', () => {
     const m = machine(16);
     ivt(m, 0x21, 0x0300, 0x0040);
+    ivt(m, 1, 0x0000, 0x0800);
     set(m, { flags: FLAG.IF | FLAG.TF | CF });
     run(m, [0xcd, 0x21]);
-    expect(m.cpu.segSel[SREG.CS]).toBe(0x300);
-    expect(m.cpu.eip).toBe(0x40);
-    expect(reg(m, 'esp')).toBe(0x7ffa);
+    // TF was set when INT began, so the single-step trap follows it, at the handler's
+    // first instruction (SDM vol. 3 §17.3.1.4: "single step an INT n instruction").
+    expect(m.cpu.segSel[SREG.CS]).toBe(0);
+    expect(m.cpu.eip).toBe(0x800);
+    expect(reg(m, 'esp')).toBe(0x7ff4);
+    expect([peek16(m, 0x7ff4), peek16(m, 0x7ff6), peek16(m, 0x7ff8)]).toEqual([0x40, 0x300, CF | 2]);
     expect(peek16(m, 0x7ffa)).toBe(CODE + 2);
     expect(peek16(m, 0x7ffc)).toBe(0);
     expect(peek16(m, 0x7ffe)).toBe(FLAG.IF | FLAG.TF | CF | 2);
     expect(m.cpu.eflags & (FLAG.IF | FLAG.TF)).toBe(0);
-    // IRET back.
+    // IRET from the single-step handler to the INT handler, then IRET back.
+    m.phys.load(0x800, Uint8Array.from([0xcf]));
+    m.cpu.step();
+    expect([m.cpu.segSel[SREG.CS], m.cpu.eip, reg(m, 'esp')]).toEqual([0x300, 0x40, 0x7ffa]);
     m.phys.load(0x3040, Uint8Array.from([0xcf]));
     m.cpu.step();
     expect(m.cpu.segSel[SREG.CS]).toBe(0);
