@@ -348,6 +348,20 @@ back32:
         mov eax, [LOG + 0x94]
         and eax, EFL_TF
         CHECK "int.step_handler_tf", eax, 0
+        ; Single-stepping INT n: one trap at the handler's first instruction, whose
+        ; IRET brings TF back for the instructions after the INT.
+        GATE_AT 0x4a, int4a_handler, 0x8e
+        mov dword [LOG + 0x80], 0
+        pushfd
+        or dword [esp], EFL_TF
+        popfd
+        int 0x4a
+.i1:    nop
+.i2:    nop
+.i3:    nop
+        CHECK "int.step_into_int", [LOG + 0x84], int4a_handler
+        CHECK "int.step_after_int", [LOG + 0x88], .i2
+        CHECK "int.step_after_int2", [LOG + 0x8c], .i3
         mov eax, 1
         mov ebx, exc_stubs + 16
         mov ecx, KCODE
@@ -455,6 +469,9 @@ h32:
         mov eax, [esp + 4]
         mov [LOG + 0x40], eax
         pop eax
+        iret
+
+int4a_handler:
         iret
 
 step_handler:

@@ -69,9 +69,9 @@ const CHECKS: Record<string, string[]> = {
     'int.gate16_if', 'int.trap16_if', 'int.gate32_from16_frame', 'int.gate32_from16_eip', 'int.gate16_errcode',
     'int.gate16_errcode_ip', 'int.gate16_errcode_cs', 'int.ac_ring0', 'int.ac', 'int.ac_aligned', 'int.ac_word',
     'int.ac_off', 'int.step_count', 'int.step_first', 'int.step_mov_ss', 'int.step_third', 'int.step_dr6_bs',
-    'int.step_handler_tf', 'int.nmi', 'int.nmi_eip', 'int.nmi_blocked', 'int.nmi_after_iret', 'int.nmi_mov_ss_shadow',
-    'int.nmi_no_shadow', 'int.sti_shadow', 'int.irq_count', 'int.irq_masked', 'int.irq_unmasked', 'int.irq_now',
-    'int.hlt_wakes', 'int.irq_np_ext',
+    'int.step_handler_tf', 'int.step_into_int', 'int.step_after_int', 'int.step_after_int2', 'int.nmi', 'int.nmi_eip',
+    'int.nmi_blocked', 'int.nmi_after_iret', 'int.nmi_mov_ss_shadow', 'int.nmi_no_shadow', 'int.sti_shadow',
+    'int.irq_count', 'int.irq_masked', 'int.irq_unmasked', 'int.irq_now', 'int.hlt_wakes', 'int.irq_np_ext',
   ],
   priv: [
     'priv.cpl3_cs', 'priv.cpl3_ss', 'priv.iret_esp', 'priv.iret_cs', 'priv.int_ss0', 'priv.int_stack_switch',
