@@ -173,6 +173,8 @@ export class FlatMemory implements LinearMemory {
   }
   watchCodePage(page: number): void { this.phys.watchPage(page); }
   onCodeWrite(listener: CodeWriteListener): void { this.phys.onCodeWrite(listener); }
+  /** Without paging nothing faults. */
+  probeWrite(): void {}
   readSystem(lin: number, size: 1 | 2 | 4): number {
     return size === 1 ? this.read8(lin) : size === 2 ? this.read16(lin) : this.read32(lin);
   }

@@ -265,6 +265,11 @@ export class Mmu implements LinearMemory {
     }
     this.phys.write32(this.translate(lin, Access.Write), v);
   }
+  probeWrite(lin: number, size: number): void {
+    if (!this.paging) return;
+    this.translate(lin, Access.Write);
+    if ((lin & 0xfff) + size > 0x1000) this.translate((lin + size - 1) & ~0xfff, Access.Write); // CR2: the second page's first byte
+  }
   fetch(lin: number, buf: Uint8Array, at: number, max: number): number {
     const p = this.translate(lin, Access.Fetch);
     const n = Math.min(max, 0x1000 - (lin & 0xfff));

@@ -40,6 +40,14 @@ export interface LinearMemory {
   /** The listener gets the physical page, and the physical address and length written within it. */
   onCodeWrite(listener: (page: number, addr: number, len: number) => void): void;
   /**
+   * Check that a write of `size` bytes at `lin` would be allowed, raising the
+   * page fault the write would raise (W = 1), without writing. The read of a
+   * read-modify-write is such a check on the hardware (its #PF error code says
+   * "write" even when the page is not present), and ENTER probes its final
+   * stack pointer this way (SDM vol. 2 ENTER, #PF).
+   */
+  probeWrite(lin: number, size: number): void;
+  /**
    * Supervisor accesses whatever the CPL (descriptor tables, the TSS, the IDT:
    * SDM vol. 3 §4.6 "implicit supervisor-mode accesses").
    */

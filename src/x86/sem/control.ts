@@ -264,7 +264,8 @@ function enter(cpu: Cpu, i: Insn): void {
     cpu.writeSized(SREG.SS, sp, size, frame);
   }
   sp = ((sp - alloc) & smask) >>> 0;
-  cpu.linear(SREG.SS, sp, size, true);
+  // #PF "if a write using the final value of the stack pointer would cause a page fault" (SDM vol. 2 ENTER).
+  cpu.mem.probeWrite(cpu.linear(SREG.SS, sp, size, true), size);
   if (size === 2) cpu.r16[BP16] = frame;
   else cpu.r32[REG.EBP] = frame;
   setSp(cpu, sp);

@@ -18,7 +18,11 @@
  * completed, and writes them back on the way out, normal or not: a fault in
  * the middle leaves them at the failing element's values, with EIP still at the
  * instruction (the executor restores it), so the instruction restarts there.
- * CMPS/SCAS flags are those of the last completed comparison.
+ * CMPS/SCAS flags are those of the last completed comparison; when an element
+ * faults, EFLAGS keeps its value from before the instruction (SDM vol. 2 REP:
+ * "the EFLAGS value is restored to the state prior to the execution of the
+ * instruction"). CMPS reads ES:(E)DI before the source, as Intel processors do
+ * (it decides which address a fault reports when both are bad).
  *
  * INS/OUTS check I/O permission (priv.ts) once, when at least one element runs.
  * INS checks the destination's segment limit before it reads the port.
@@ -193,8 +197,8 @@ function cmps(cpu: Cpu, i: Insn): void {
   let si = idx(cpu, a16, REG.ESI);
   let di = idx(cpu, a16, REG.EDI);
   if (!i.rep) {
+    const b = cpu.readSized(ES, di, size); // the destination first, as Intel processors read them
     const a = cpu.readSized(src, si, size);
-    const b = cpu.readSized(ES, di, size);
     setLazy(cpu, OP.SUB, a, b, a - b, size);
     setIdx(cpu, a16, REG.ESI, si + d);
     setIdx(cpu, a16, REG.EDI, di + d);
@@ -216,8 +220,8 @@ function cmps(cpu: Cpu, i: Insn): void {
   let done = false;
   try {
     do {
-      const x = !done || sSlow || si > sLast ? cpu.readSized(src, si, size) : memRead(mem, (sBase + si) | 0, size);
       const y = !done || dSlow || di > dLast ? cpu.readSized(ES, di, size) : memRead(mem, (dBase + di) | 0, size);
+      const x = !done || sSlow || si > sLast ? cpu.readSized(src, si, size) : memRead(mem, (sBase + si) | 0, size);
       a = x;
       b = y;
       done = true;
@@ -229,8 +233,9 @@ function cmps(cpu: Cpu, i: Insn): void {
     setIdx(cpu, a16, REG.ESI, si);
     setIdx(cpu, a16, REG.EDI, di);
     setIdx(cpu, a16, REG.ECX, n);
-    if (done) setLazy(cpu, OP.SUB, a, b, a - b, size);
   }
+  // Not on a fault: EFLAGS is then restored to its value before the instruction (SDM vol. 2 REP).
+  if (done) setLazy(cpu, OP.SUB, a, b, a - b, size);
 }
 
 /** SCAS: flags of AL/AX/EAX - [ES:(E)DI]. */
@@ -266,8 +271,9 @@ function scas(cpu: Cpu, i: Insn): void {
   } finally {
     setIdx(cpu, a16, REG.EDI, di);
     setIdx(cpu, a16, REG.ECX, n);
-    if (done) setLazy(cpu, OP.SUB, a, b, a - b, size);
   }
+  // Not on a fault: EFLAGS is then restored to its value before the instruction (SDM vol. 2 REP).
+  if (done) setLazy(cpu, OP.SUB, a, b, a - b, size);
 }
 
 /** INS: port DX -> ES:(E)DI. */
