@@ -344,8 +344,11 @@ main:
         mov eax, cr0
         mov ebx, eax
         mov eax, 0x12345678
-        smsw eax
+        smsw eax                                ; the high half is undefined (SDM): compare MSW only
+        movzx eax, ax
+        and ebx, 0xffff
         CHECK "seg.smsw_reg", eax, ebx
+        mov ebx, cr0
         mov dword [scratch], 0xffffffff
         smsw [scratch]
         and ebx, 0xffff
