@@ -24,7 +24,7 @@
  */
 import {
   BIAS, DE, FpEnv, IE, PE, INDEFINITE, INF, DENORMAL, UNSUPPORTED, ZE, ZERO,
-  bitLen, classify, inf, isNaNClass, lsbExp, mul as mul80, propagateNaN, roundExt, signOf, zero, J, pack, type F80,
+  bitLen, classify, inf, isNaNClass, isqrt, lsbExp, mul as mul80, propagateNaN, roundExt, signOf, zero, J, pack, type F80,
 } from './f80.js';
 
 /** Working precision in bits. */
@@ -90,16 +90,6 @@ function divInt(a: BF, n: number): BF {
 
 function scale2(a: BF, k: number): BF {
   return { s: a.s, m: a.m, e: a.e + k };
-}
-
-function isqrt(n: bigint): bigint {
-  if (n < 2n) return n;
-  let x = 1n << BigInt((bitLen(n) + 1) >> 1);
-  for (;;) {
-    const y = (x + n / x) >> 1n;
-    if (y >= x) return x;
-    x = y;
-  }
 }
 
 function sqrtBF(a: BF): BF {

@@ -111,15 +111,16 @@ export class FpEnv {
 
 // ---- helpers -------------------------------------------------------------------
 
-const TWO256 = 1n << 256n;
+const F64 = new Float64Array(1);
+const F64_HI = new Uint32Array(F64.buffer);
 
+/** Number of bits of a non-negative BigInt (0 for 0). */
 export function bitLen(m: bigint): number {
   if (m < 0x100000000n) return 32 - Math.clz32(Number(m));
-  if (m < TWO256) {
-    let n = 0;
-    while (m >= 0x100000000n) { m >>= 32n; n += 32; }
-    return n + 32 - Math.clz32(Number(m));
-  }
+  // The double nearest m has m's exponent, or one more when rounding carried into a power of two.
+  F64[0] = Number(m);
+  const e = (F64_HI[1]! >>> 20) - 1023;
+  if (e < 1023) return (m >> BigInt(e)) === 0n ? e : e + 1;
   const s = m.toString(16);
   return (s.length - 1) * 4 + (32 - Math.clz32(parseInt(s[0]!, 16)));
 }
@@ -597,12 +598,15 @@ export function divide(env: FpEnv, sign: number, ma: bigint, ea: number, mb: big
 /** Integer square root (floor) of a BigInt. */
 export function isqrt(n: bigint): bigint {
   if (n < 2n) return n;
-  let x = 1n << BigInt((bitLen(n) + 1) >> 1);
-  for (;;) {
-    const y = (x + n / x) >> 1n;
-    if (y >= x) return x;
-    x = y;
-  }
+  // A 52-bit estimate from the double square root, then Newton steps (each doubles
+  // the correct bits) and a final correction to the floor.
+  const len = bitLen(n);
+  const shift = Math.max(0, (len - 100) & ~1);
+  let x = BigInt(Math.floor(Math.sqrt(Number(n >> BigInt(shift))))) << BigInt(shift >> 1);
+  for (let bits = 50; bits < (len >> 1) + 2; bits *= 2) x = (x + n / x) >> 1n;
+  while (x * x > n) x -= 1n;
+  while ((x + 1n) * (x + 1n) <= n) x += 1n;
+  return x;
 }
 
 export function sqrt(env: FpEnv, a: F80): F80 | null {

@@ -2,8 +2,9 @@
  * The x87 FPU's architectural state, kept exactly as the hardware holds it.
  *
  * Registers: eight 80-bit data registers, indexed by *physical* number (R0..R7;
- * ST(i) is R[(TOP + i) & 7]), each as a 64-bit significand in two uint32 halves
- * (`hi`, `lo`) and a 16-bit sign/exponent word (`se`). Nothing is ever converted
+ * ST(i) is R[(TOP + i) & 7]), each as a 64-bit significand (`sig`, a
+ * BigUint64Array, with 32-bit and byte views of the same memory) and a 16-bit
+ * sign/exponent word (`se`). Nothing is ever converted
  * to a JS double on the way in or out, so loads and stores of any bit pattern
  * (denormals, pseudo-denormals, unnormals, NaN payloads, pseudo-infinities)
  * round-trip bit for bit.
@@ -54,9 +55,13 @@ export interface FpuSnapshot {
 }
 
 export class FpuState {
-  /** Significand bits 0-31 and 32-63, and sign/exponent, per physical register. */
-  readonly lo = new Uint32Array(8);
-  readonly hi = new Uint32Array(8);
+  /** Significand (with the explicit integer bit 63) per physical register. */
+  readonly sig = new BigUint64Array(8);
+  /** The significands as 32-bit halves: bits 0-31 of R[p] at 2p, bits 32-63 at 2p + 1 (little-endian host). */
+  readonly sig32 = new Uint32Array(this.sig.buffer);
+  /** The significands as bytes, 8 per register, in memory order. */
+  readonly sig8 = new Uint8Array(this.sig.buffer);
+  /** Sign (bit 15) and biased exponent per physical register. */
   readonly se = new Uint16Array(8);
   /** Bit p set: physical register p is empty. */
   empty = 0xff;
@@ -78,8 +83,7 @@ export class FpuState {
 
   /** Processor reset (SDM vol. 3 table 9-1): FCW 0040H, FSW 0, all registers +0.0 and tagged valid. */
   reset(): void {
-    this.lo.fill(0);
-    this.hi.fill(0);
+    this.sig.fill(0n);
     this.se.fill(0);
     this.empty = 0;
     this.cw = 0x0040;
@@ -144,9 +148,9 @@ export class FpuState {
   tagOf(p: number): number {
     if ((this.empty >> p) & 1) return 3;
     const exp = this.se[p]! & 0x7fff;
-    const hi = this.hi[p]!;
+    const hi = this.sig32[2 * p + 1]!;
     if (exp === 0x7fff) return 2;
-    if (exp === 0) return hi === 0 && this.lo[p] === 0 ? 1 : 2;
+    if (exp === 0) return hi === 0 && this.sig32[2 * p] === 0 ? 1 : 2;
     return hi & 0x80000000 ? 0 : 2; // unnormals are special
   }
 
@@ -175,7 +179,7 @@ export class FpuState {
 
   save(): FpuSnapshot {
     const regs: number[] = [];
-    for (let p = 0; p < 8; p++) regs.push(this.lo[p]!, this.hi[p]!, this.se[p]!);
+    for (let p = 0; p < 8; p++) regs.push(this.sig32[2 * p]!, this.sig32[2 * p + 1]!, this.se[p]!);
     return {
       cw: this.cw, sw: this.sw, top: this.top, empty: this.empty,
       fip: this.fip, fcs: this.fcs, fop: this.fop, fdp: this.fdp, fds: this.fds,
@@ -187,8 +191,8 @@ export class FpuState {
     this.cw = s.cw; this.sw = s.sw; this.top = s.top; this.empty = s.empty;
     this.fip = s.fip; this.fcs = s.fcs; this.fop = s.fop; this.fdp = s.fdp; this.fds = s.fds;
     for (let p = 0; p < 8; p++) {
-      this.lo[p] = s.regs[3 * p]!;
-      this.hi[p] = s.regs[3 * p + 1]!;
+      this.sig32[2 * p] = s.regs[3 * p]!;
+      this.sig32[2 * p + 1] = s.regs[3 * p + 1]!;
       this.se[p] = s.regs[3 * p + 2]!;
     }
     this.ferrAsserted = s.ferrAsserted;

@@ -308,7 +308,7 @@ class ReadOnlyPage implements LinearMemory {
   fetch(lin: number, buf: Uint8Array, at: number, max: number): number { return this.inner.fetch(lin, buf, at, max); }
   translateCode(lin: number): number { return this.inner.translateCode(lin); }
   watchCodePage(page: number): void { this.inner.watchCodePage(page); }
-  onCodeWrite(l: (page: number) => void): void { this.inner.onCodeWrite(l); }
+  onCodeWrite(l: Parameters<LinearMemory["onCodeWrite"]>[0]): void { this.inner.onCodeWrite(l); }
   readSystem(lin: number, size: 1 | 2 | 4): number { return this.inner.readSystem(lin, size); }
   writeSystem(lin: number, size: 1 | 2 | 4, v: number): void { this.inner.writeSystem(lin, size, v); }
   probeWrite(lin: number, size: number): void { this.check(lin, size); }

@@ -118,14 +118,13 @@ function commitStatus(fpu: FpuState, c1 = true): void {
 
 function st(fpu: FpuState, i: number): F80 {
   const p = (fpu.top + i) & 7;
-  return { se: fpu.se[p]!, sig: (BigInt(fpu.hi[p]!) << 32n) | BigInt(fpu.lo[p]!) };
+  return { se: fpu.se[p]!, sig: fpu.sig[p]! };
 }
 
 function setSt(fpu: FpuState, i: number, v: F80): void {
   const p = (fpu.top + i) & 7;
   fpu.se[p] = v.se;
-  fpu.hi[p] = Number(v.sig >> 32n);
-  fpu.lo[p] = Number(v.sig & 0xffffffffn);
+  fpu.sig[p] = v.sig;
   fpu.empty &= ~(1 << p);
 }
 
@@ -203,33 +202,39 @@ function writeBytes(cpu: Cpu, lin: number, b: Uint8Array): void {
   for (; k < b.length; k++) cpu.mem.write8((lin + k) | 0, b[k]!);
 }
 
+/** Scratch for converting between bytes and 64-bit BigInts. */
+const scratch64 = new BigUint64Array(1);
+const scratch8 = new Uint8Array(scratch64.buffer);
+
+/** Little-endian bytes (up to 8) as an unsigned BigInt. */
 function bytesToBig(b: Uint8Array, from: number, len: number): bigint {
-  let v = 0n;
-  for (let k = len - 1; k >= 0; k--) v = (v << 8n) | BigInt(b[from + k]!);
-  return v;
+  if (len <= 4) {
+    let v = 0;
+    for (let k = len - 1; k >= 0; k--) v = v * 256 + b[from + k]!;
+    return BigInt(v);
+  }
+  scratch64[0] = 0n;
+  for (let k = 0; k < len; k++) scratch8[k] = b[from + k]!;
+  return scratch64[0]!;
 }
 
+/** The low `len` (up to 8) bytes of an unsigned BigInt, little-endian. */
 function bigToBytes(v: bigint, len: number, out = new Uint8Array(len), at = 0): Uint8Array {
-  for (let k = 0; k < len; k += 4) {
-    const w = Number(v & 0xffffffffn);
-    for (let j = 0; j < 4 && k + j < len; j++) out[at + k + j] = w >>> (8 * j);
-    v >>= 32n;
-  }
+  scratch64[0] = v;
+  for (let k = 0; k < len; k++) out[at + k] = scratch8[k]!;
   return out;
 }
 
 /** The 10 bytes of physical register p, straight from the register file. */
 function regBytes(fpu: FpuState, p: number, out: Uint8Array, at: number): void {
-  const lo = fpu.lo[p]!, hi = fpu.hi[p]!, se = fpu.se[p]!;
-  out[at] = lo; out[at + 1] = lo >>> 8; out[at + 2] = lo >>> 16; out[at + 3] = lo >>> 24;
-  out[at + 4] = hi; out[at + 5] = hi >>> 8; out[at + 6] = hi >>> 16; out[at + 7] = hi >>> 24;
-  out[at + 8] = se; out[at + 9] = se >>> 8;
+  out.set(fpu.sig8.subarray(8 * p, 8 * p + 8), at);
+  out[at + 8] = fpu.se[p]!;
+  out[at + 9] = fpu.se[p]! >>> 8;
 }
 
 /** Set physical register p from 10 bytes (its tag is not changed). */
 function setRegBytes(fpu: FpuState, p: number, b: Uint8Array, at: number): void {
-  fpu.lo[p] = (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
-  fpu.hi[p] = (b[at + 4]! | (b[at + 5]! << 8) | (b[at + 6]! << 16) | (b[at + 7]! << 24)) >>> 0;
+  fpu.sig8.set(b.subarray(at, at + 8), 8 * p);
   fpu.se[p] = b[at + 8]! | (b[at + 9]! << 8);
 }
 
