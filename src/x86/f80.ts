@@ -811,7 +811,11 @@ export function remainder(env: FpEnv, a: F80, b: F80, ieee: boolean): RemResult 
 
 // ---- packed BCD -------------------------------------------------------------------
 
-/** FBLD: 18 BCD digits and a sign. Invalid digit nibbles are taken at face value (the SDM leaves the result undefined). */
+/**
+ * FBLD: 18 BCD digits and a sign (bit 7 of byte 9; bits 0-6 are ignored). The
+ * SDM leaves invalid digits (A-F) undefined; the hardware takes each nibble at
+ * its face value (checked on the host), and so do we.
+ */
 export function fromBcd(bytes: ArrayLike<number>): F80 {
   let v = 0n;
   for (let i = 8; i >= 0; i--) {

@@ -250,14 +250,16 @@ function randomInt(rng: Rng, bits: number): bigint {
   }
 }
 
+/** Packed BCD: 18 digits and a sign byte; sometimes invalid digits (A-F) and junk in bits 0-6 of the sign byte. */
 function randomBcd(rng: Rng): Uint8Array {
   const b = new Uint8Array(10);
   const digits = rng.int(19);
+  const invalid = rng.chance(0.15);
   for (let k = 0; k < digits; k++) {
-    const d = rng.int(10);
+    const d = invalid && rng.chance(0.3) ? 10 + rng.int(6) : rng.int(10);
     b[k >> 1]! |= k & 1 ? d << 4 : d;
   }
-  b[9] = rng.chance(0.5) ? 0x80 : 0;
+  b[9] = (rng.chance(0.5) ? 0x80 : 0) | (invalid ? rng.int(0x80) : 0);
   return b;
 }
 
