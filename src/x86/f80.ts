@@ -405,6 +405,119 @@ export function toFloat(env: FpEnv, v: F80, fmt: FloatFormat): bigint | null {
   return signBit | expField(top - fmt.minE + 1) | (q & ((1n << BigInt(fracBits)) - 1n));
 }
 
+// ---- single and double without BigInt arithmetic (the common loads and stores) ----------------------
+
+/** A 64-bit lane for building significands from 32-bit halves. */
+const LANE = new BigUint64Array(1);
+const LANE32 = new Uint32Array(LANE.buffer);
+
+function sigOf(lo: number, hi: number): bigint {
+  LANE32[0] = lo;
+  LANE32[1] = hi;
+  return LANE[0]!;
+}
+
+/** fromFloat for a single given as its 32 bits. */
+export function fromSingle(env: FpEnv, w: number, operand = false): F80 | null {
+  if (!fastPaths) return fromFloat(env, BigInt(w >>> 0), SINGLE, operand);
+  const sign = w >>> 31;
+  const exp = (w >>> 23) & 0xff;
+  const f = w & 0x7fffff;
+  if (exp === 0 && f === 0) return zero(sign);
+  if (exp === 0 || (exp === 0xff && f !== 0 && !(f & 0x400000) && !operand)) return fromFloat(env, BigInt(w >>> 0), SINGLE, operand);
+  if (exp === 0xff) return { se: (sign << 15) | 0x7fff, sig: sigOf(0, (0x80000000 | (f << 8)) >>> 0) };
+  return { se: (sign << 15) | (exp - 127 + BIAS), sig: sigOf(0, (0x80000000 | (f << 8)) >>> 0) };
+}
+
+/** fromFloat for a double given as its low and high 32-bit words. */
+export function fromDouble(env: FpEnv, lo: number, hi: number, operand = false): F80 | null {
+  if (!fastPaths) return fromFloat(env, sigOf(lo, hi), DOUBLE, operand);
+  const sign = hi >>> 31;
+  const exp = (hi >>> 20) & 0x7ff;
+  const fh = hi & 0xfffff;
+  if (exp === 0 && (fh | lo) === 0) return zero(sign);
+  if (exp === 0 || (exp === 0x7ff && (fh | lo) !== 0 && !(fh & 0x80000) && !operand)) {
+    return fromFloat(env, sigOf(lo, hi), DOUBLE, operand);
+  }
+  const sig = sigOf((lo << 11) >>> 0, (0x80000000 | (fh << 11) | (lo >>> 21)) >>> 0);
+  if (exp === 0x7ff) return { se: (sign << 15) | 0x7fff, sig };
+  return { se: (sign << 15) | (exp - 1023 + BIAS), sig };
+}
+
+/** Round-up decision for dropping `rem` (out of a half of `half`) with a sticky bit. */
+function roundsUp(rc: number, sign: number, rem: number, half: number, sticky: boolean, odd: boolean): boolean {
+  if (rem === 0 && !sticky) return false;
+  switch (rc) {
+    case RC_NEAREST: return rem > half || (rem === half && (sticky || odd));
+    case RC_DOWN: return sign === 1;
+    case RC_UP: return sign === 0;
+    default: return false;
+  }
+}
+
+/** toFloat to a single: its 32 bits (as an unsigned number), or -1 when an unmasked exception forbids the store. */
+export function toSingle(env: FpEnv, v: F80): number {
+  const exp = v.se & 0x7fff;
+  const E = exp - BIAS;
+  if (E >= -126 && E <= 127 && exp !== 0 && fastPaths) {
+    LANE[0] = v.sig;
+    const lo = LANE32[0]!, hi = LANE32[1]!;
+    if (hi & 0x80000000) {
+      const sign = v.se >>> 15;
+      let m = hi >>> 8;
+      const rem = hi & 0xff;
+      const up = roundsUp(env.rc, sign, rem, 0x80, lo !== 0, (m & 1) === 1);
+      let e = E;
+      if (up && ++m === 0x1000000) { m = 0x800000; e++; }
+      if (e <= 127) {
+        if (rem !== 0 || lo !== 0) env.flags |= PE;
+        env.c1 = up ? 1 : 0;
+        return ((sign << 31) | ((e + 127) << 23) | (m & 0x7fffff)) >>> 0;
+      }
+    }
+  }
+  const b = toFloat(env, v, SINGLE);
+  return b === null ? -1 : Number(b);
+}
+
+/** The result words of toDouble. */
+export const DOUBLE_OUT = new Uint32Array(2);
+
+/** toFloat to a double into DOUBLE_OUT (low, high words); false when an unmasked exception forbids the store. */
+export function toDouble(env: FpEnv, v: F80): boolean {
+  const exp = v.se & 0x7fff;
+  const E = exp - BIAS;
+  if (E >= -1022 && E <= 1023 && exp !== 0 && fastPaths) {
+    LANE[0] = v.sig;
+    const lo = LANE32[0]!, hi = LANE32[1]!;
+    if (hi & 0x80000000) {
+      const sign = v.se >>> 15;
+      let mHi = hi >>> 11;
+      let mLo = ((hi << 21) | (lo >>> 11)) >>> 0;
+      const rem = lo & 0x7ff;
+      const up = roundsUp(env.rc, sign, rem, 0x400, false, (mLo & 1) === 1);
+      let e = E;
+      if (up) {
+        mLo = (mLo + 1) >>> 0;
+        if (mLo === 0 && ++mHi === 0x200000) { mHi = 0x100000; e++; }
+      }
+      if (e <= 1023) {
+        if (rem !== 0) env.flags |= PE;
+        env.c1 = up ? 1 : 0;
+        DOUBLE_OUT[0] = mLo;
+        DOUBLE_OUT[1] = (sign << 31) | ((e + 1023) << 20) | (mHi & 0xfffff);
+        return true;
+      }
+    }
+  }
+  const b = toFloat(env, v, DOUBLE);
+  if (b === null) return false;
+  LANE[0] = b;
+  DOUBLE_OUT[0] = LANE32[0]!;
+  DOUBLE_OUT[1] = LANE32[1]!;
+  return true;
+}
+
 /**
  * Load a single or double: exact. For FLD (`operand` false) an SNaN raises IE and
  * is quietened and a denormal raises DE (null when that exception is unmasked).
@@ -502,9 +615,153 @@ function invalid(env: FpEnv): F80 | null {
   return INDEFINITE;
 }
 
+// ---- fast paths: normal operands and a normal result, in 32-bit words ----------------------------------
+//
+// FADD/FSUB/FMUL on two normal numbers whose result is normal are by far the
+// common case; these compute it with JS numbers on 32-bit words (no BigInt) and
+// give up (null) whenever anything is out of the ordinary: a zero or an
+// out-of-range result, or a denormal memory operand. The general BigInt path
+// then computes the same thing from scratch. The differential test runs both.
+
+/** Round the normalised value (h:l:x, J at bit 31 of h, plus sticky) to env.prec bits; null when the result is not normal. */
+function fastRound(env: FpEnv, sign: number, E: number, h: number, l: number, x: number, st: boolean): F80 | null {
+  if (E + BIAS < 1) return null;
+  let rem: number, half: number, odd: boolean;
+  const prec = env.prec;
+  if (prec === 64) {
+    rem = x; half = 0x80000000; odd = (l & 1) === 1;
+  } else if (prec === 53) {
+    rem = l & 0x7ff; half = 0x400; odd = ((l >>> 11) & 1) === 1; st = st || x !== 0; l = (l & ~0x7ff) >>> 0;
+  } else {
+    rem = h & 0xff; half = 0x80; odd = ((h >>> 8) & 1) === 1; st = st || l !== 0 || x !== 0; h = (h & ~0xff) >>> 0; l = 0;
+  }
+  const up = roundsUp(env.rc, sign, rem, half, st, odd);
+  if (up) {
+    if (prec === 24) {
+      h += 0x100;
+    } else {
+      l += prec === 64 ? 1 : 0x800;
+      if (l >= 0x100000000) { l -= 0x100000000; h += 1; }
+    }
+    if (h >= 0x100000000) { h = 0x80000000; E++; }
+  }
+  const biased = E + BIAS;
+  if (biased > 0x7ffe) return null;
+  if (rem !== 0 || st) env.flags |= PE;
+  env.c1 = up ? 1 : 0;
+  return { se: (sign << 15) | biased, sig: sigOf(l >>> 0, h >>> 0) };
+}
+
+const TWO32 = 0x100000000;
+
+/** The fast paths can be switched off, so that the tests can compare them with the general path. */
+let fastPaths = true;
+export function setFastPaths(enabled: boolean): void {
+  fastPaths = enabled;
+}
+
+/** a ± b for normal a and b (fast path of add). */
+function fastAdd(env: FpEnv, a: F80, b: F80, subtract: boolean): F80 | null {
+  let ea = a.se & 0x7fff, eb = b.se & 0x7fff;
+  let sa = a.se >>> 15, sb = (b.se >>> 15) ^ (subtract ? 1 : 0);
+  LANE[0] = a.sig;
+  let aLo = LANE32[0]!, aHi = LANE32[1]!;
+  LANE[0] = b.sig;
+  let bLo = LANE32[0]!, bHi = LANE32[1]!;
+  if (ea < eb || (ea === eb && (aHi < bHi || (aHi === bHi && aLo < bLo)))) {
+    [ea, eb] = [eb, ea];
+    [sa, sb] = [sb, sa];
+    [aLo, bLo] = [bLo, aLo];
+    [aHi, bHi] = [bHi, aHi];
+  }
+  // b shifted right by d into h:l:x, st = bits shifted out beyond x.
+  const d = ea - eb;
+  let h = 0, l = 0, x = 0, st = false;
+  if (d === 0) { h = bHi; l = bLo; }
+  else if (d < 32) { h = bHi >>> d; l = ((bLo >>> d) | (bHi << (32 - d))) >>> 0; x = (bLo << (32 - d)) >>> 0; }
+  else if (d === 32) { l = bHi; x = bLo; }
+  else if (d < 64) { const r = d - 32; l = bHi >>> r; x = ((bLo >>> r) | (bHi << (32 - r))) >>> 0; st = (bLo << (32 - r)) !== 0; }
+  else if (d === 64) { x = bHi; st = bLo !== 0; }
+  else if (d < 96) { const r = d - 64; x = bHi >>> r; st = bLo !== 0 || (bHi << (32 - r)) !== 0; }
+  else st = true;
+  let E = ea - BIAS;
+  if (sa === sb) {
+    let lo = aLo + l, c = 0;
+    if (lo >= TWO32) { lo -= TWO32; c = 1; }
+    let hi = aHi + h + c;
+    if (hi >= TWO32) {
+      hi -= TWO32;
+      st = st || (x & 1) !== 0;
+      x = ((x >>> 1) | ((lo & 1) << 31)) >>> 0;
+      lo = ((lo >>> 1) | ((hi & 1) << 31)) >>> 0;
+      hi = ((hi >>> 1) | 0x80000000) >>> 0;
+      E++;
+    }
+    return fastRound(env, sa, E, hi, lo, x, st);
+  }
+  // |a| ≥ |b|: a - b, the lost bits of b taken as one unit below x (and st kept).
+  let xo = -x - (st ? 1 : 0), bw = 0;
+  if (xo < 0) { xo += TWO32; bw = 1; }
+  let lo = aLo - l - bw;
+  bw = 0;
+  if (lo < 0) { lo += TWO32; bw = 1; }
+  let hi = aHi - h - bw;
+  if (hi === 0 && lo === 0 && xo === 0) return null; // zero: the general path knows its sign
+  // Normalise: cancellation of more than one bit happens only when d ≤ 1 (then st is false).
+  while (hi < 0x80000000) {
+    hi = ((hi << 1) | (lo >>> 31)) >>> 0;
+    lo = ((lo << 1) | (xo >>> 31)) >>> 0;
+    xo = ((xo << 1) | (st ? 1 : 0)) >>> 0;
+    E--;
+  }
+  return fastRound(env, sa, E, hi, lo, xo, st);
+}
+
+/** a × b for normal a and b (fast path of mul): the 128-bit product from 16-bit limbs. */
+function fastMul(env: FpEnv, a: F80, b: F80): F80 | null {
+  LANE[0] = a.sig;
+  const a0 = LANE32[0]! & 0xffff, a1 = LANE32[0]! >>> 16, a2 = LANE32[1]! & 0xffff, a3 = LANE32[1]! >>> 16;
+  LANE[0] = b.sig;
+  const b0 = LANE32[0]! & 0xffff, b1 = LANE32[0]! >>> 16, b2 = LANE32[1]! & 0xffff, b3 = LANE32[1]! >>> 16;
+  // Column sums (each below 2^35, exact), then carries.
+  let t = a0 * b0;
+  const p0 = t % 65536; t = Math.floor(t / 65536);
+  t += a0 * b1 + a1 * b0;
+  const p1 = t % 65536; t = Math.floor(t / 65536);
+  t += a0 * b2 + a1 * b1 + a2 * b0;
+  const p2 = t % 65536; t = Math.floor(t / 65536);
+  t += a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0;
+  const p3 = t % 65536; t = Math.floor(t / 65536);
+  t += a1 * b3 + a2 * b2 + a3 * b1;
+  const p4 = t % 65536; t = Math.floor(t / 65536);
+  t += a2 * b3 + a3 * b2;
+  const p5 = t % 65536; t = Math.floor(t / 65536);
+  t += a3 * b3;
+  const p6 = t % 65536;
+  const p7 = Math.floor(t / 65536);
+  let w3 = p7 * 65536 + p6, w2 = p5 * 65536 + p4, w1 = p3 * 65536 + p2;
+  const w0 = p1 * 65536 + p0;
+  let E = (a.se & 0x7fff) + (b.se & 0x7fff) - 2 * BIAS;
+  let st: boolean;
+  if (w3 >= 0x80000000) {
+    E++;
+    st = w0 !== 0;
+  } else {
+    w3 = ((w3 << 1) | (w2 >>> 31)) >>> 0;
+    w2 = ((w2 << 1) | (w1 >>> 31)) >>> 0;
+    w1 = ((w1 << 1) | (w0 >>> 31)) >>> 0;
+    st = (w0 & 0x7fffffff) !== 0;
+  }
+  return fastRound(env, (a.se ^ b.se) >>> 15, E, w3, w2, w1, st);
+}
+
 /** a + b (or a - b when `subtract`), rounded to env.prec. */
 export function add(env: FpEnv, a: F80, b: F80, subtract = false): F80 | null {
   const ca = classify(a), cb = classify(b);
+  if (ca === NORMAL && cb === NORMAL && !env.pendingDE && fastPaths) {
+    const r = fastAdd(env, a, b, subtract);
+    if (r) return r;
+  }
   // NaN operands come through unchanged: a subtraction does not flip their sign.
   const nan = nanOrUnsupported(env, a, ca, b, cb);
   if (nan) return env.blocked ? null : nan;
@@ -551,6 +808,10 @@ export function add(env: FpEnv, a: F80, b: F80, subtract = false): F80 | null {
 
 export function mul(env: FpEnv, a: F80, b: F80): F80 | null {
   const ca = classify(a), cb = classify(b);
+  if (ca === NORMAL && cb === NORMAL && !env.pendingDE && fastPaths) {
+    const r = fastMul(env, a, b);
+    if (r) return r;
+  }
   const nan = nanOrUnsupported(env, a, ca, b, cb);
   if (nan) return env.blocked ? null : nan;
   const sign = signOf(a) ^ signOf(b);

@@ -38,9 +38,9 @@ import { FLAG, ROWS } from '../rows.js';
 import { EXC, SREG } from '../state.js';
 import { SW, type FpuState } from '../fpu-state.js';
 import {
-  CMP_UNORDERED, DENORMAL, DOUBLE, FpEnv, IE, INDEFINITE, INF, NORMAL, QNAN, SF, SINGLE,
-  SNAN, UNSUPPORTED, ZERO, add, classify, compare, div, fromBcd, fromFloat, fromInt, mul, negate, abs, remainder,
-  roundInt, scale, sqrt, toBcd, toFloat, toInt, xtract, type F80,
+  CMP_UNORDERED, DENORMAL, DOUBLE_OUT, FpEnv, IE, INDEFINITE, INF, NORMAL, QNAN, SF,
+  SNAN, UNSUPPORTED, ZERO, add, classify, compare, div, fromBcd, fromDouble, fromInt, fromSingle, mul, negate, abs, remainder,
+  roundInt, scale, sqrt, toBcd, toDouble, toInt, toSingle, xtract, type F80,
 } from '../f80.js';
 import { atan2, f2xm1, loadConstant, trig, trigInRange, yl2x, yl2xp1, type TrigOp } from '../f80-trans.js';
 
@@ -202,19 +202,14 @@ function writeBytes(cpu: Cpu, lin: number, b: Uint8Array): void {
   for (; k < b.length; k++) cpu.mem.write8((lin + k) | 0, b[k]!);
 }
 
-/** Scratch for converting between bytes and 64-bit BigInts. */
+/** Scratch for converting between bytes or words and 64-bit BigInts. */
 const scratch64 = new BigUint64Array(1);
 const scratch8 = new Uint8Array(scratch64.buffer);
+const scratch32 = new Uint32Array(scratch64.buffer);
 
-/** Little-endian bytes (up to 8) as an unsigned BigInt. */
-function bytesToBig(b: Uint8Array, from: number, len: number): bigint {
-  if (len <= 4) {
-    let v = 0;
-    for (let k = len - 1; k >= 0; k--) v = v * 256 + b[from + k]!;
-    return BigInt(v);
-  }
-  scratch64[0] = 0n;
-  for (let k = 0; k < len; k++) scratch8[k] = b[from + k]!;
+function wordsToBig(lo: number, hi: number): bigint {
+  scratch32[0] = lo;
+  scratch32[1] = hi;
   return scratch64[0]!;
 }
 
@@ -245,33 +240,51 @@ function f80ToBytes(v: F80, out = new Uint8Array(10), at = 0): Uint8Array {
   return out;
 }
 
-function bytesToF80(b: Uint8Array, at = 0): F80 {
-  return { se: b[at + 8]! | (b[at + 9]! << 8), sig: bytesToBig(b, at, 8) };
-}
-
 const FMT_SIZE = [0, 4, 8, 10, 2, 4, 8, 10];
 
-/** Read the row's memory operand as raw bytes (all faults happen here). */
-function readOperand(cpu: Cpu, i: Insn): Uint8Array {
-  const size = FMT_SIZE[MEMFMT[i.row.id]!]!;
-  return readBytes(cpu, memLin(cpu, i, size, false), size);
+/** The memory operand as read by readOperand: words (low, high, top 16 bits), or the bytes of a BCD operand. */
+const opWords = new Uint32Array(3);
+let opBytes: Uint8Array = new Uint8Array(10);
+
+/** Read the row's memory operand (all its faults happen here, before anything changes). */
+function readOperand(cpu: Cpu, i: Insn): void {
+  const fmt = MEMFMT[i.row.id]!;
+  const size = FMT_SIZE[fmt]!;
+  const lin = memLin(cpu, i, size, false);
+  const mem = cpu.mem;
+  switch (size) {
+    case 2: opWords[0] = mem.read16(lin); return;
+    case 4: opWords[0] = mem.read32(lin); return;
+    case 8:
+      opWords[0] = mem.read32(lin);
+      opWords[1] = mem.read32((lin + 4) | 0);
+      return;
+    default:
+      if (fmt === FMT_BCD) {
+        opBytes = readBytes(cpu, lin, 10);
+        return;
+      }
+      opWords[0] = mem.read32(lin);
+      opWords[1] = mem.read32((lin + 4) | 0);
+      opWords[2] = mem.read16((lin + 8) | 0);
+  }
 }
 
 /**
- * Convert a memory operand's bytes to a register value, exactly. For FLD
- * (`operand` false) an m32/m64 SNaN raises IE and a denormal DE (null when
- * unmasked); as the operand of an arithmetic or compare instruction they are
+ * The operand readOperand read, as a register value, exactly. For FLD
+ * (`operand` false) an m32/m64 SNaN raises IE and a denormal DE (null when IE
+ * is unmasked); as the operand of an arithmetic or compare instruction they are
  * left to the operation (see fromFloat).
  */
-function memValue(fmt: number, b: Uint8Array, operand = true): F80 | null {
+function memValue(fmt: number, operand = true): F80 | null {
   switch (fmt) {
-    case FMT_FS: return fromFloat(env, bytesToBig(b, 0, 4), SINGLE, operand);
-    case FMT_FD: return fromFloat(env, bytesToBig(b, 0, 8), DOUBLE, operand);
-    case FMT_FT: return bytesToF80(b);
-    case FMT_WI: return fromInt(BigInt.asIntN(16, bytesToBig(b, 0, 2)));
-    case FMT_DI: return fromInt(BigInt.asIntN(32, bytesToBig(b, 0, 4)));
-    case FMT_QI: return fromInt(BigInt.asIntN(64, bytesToBig(b, 0, 8)));
-    default: return fromBcd(b);
+    case FMT_FS: return fromSingle(env, opWords[0]!, operand);
+    case FMT_FD: return fromDouble(env, opWords[0]!, opWords[1]!, operand);
+    case FMT_FT: return { se: opWords[2]!, sig: wordsToBig(opWords[0]!, opWords[1]!) };
+    case FMT_WI: return fromInt(BigInt((opWords[0]! << 16) >> 16));
+    case FMT_DI: return fromInt(BigInt(opWords[0]! | 0));
+    case FMT_QI: return fromInt(BigInt.asIntN(64, wordsToBig(opWords[0]!, opWords[1]!)));
+    default: return fromBcd(opBytes);
   }
 }
 
@@ -297,7 +310,7 @@ function compute(op: BinOp, a: F80, b: F80): F80 | null {
 function arith(cpu: Cpu, i: Insn, op: BinOp, popAfter: boolean): void {
   const fpu = enter(cpu);
   const fmt = MEMFMT[i.row.id]!;
-  const raw = fmt ? readOperand(cpu, i) : null;
+  if (fmt) readOperand(cpu, i);
   env.begin(fpu.cw);
   const dst = fmt ? 0 : DEST_STI[i.row.id] ? i.rm : 0;
   const srcReg = fmt ? -1 : DEST_STI[i.row.id] ? 0 : i.rm;
@@ -305,7 +318,7 @@ function arith(cpu: Cpu, i: Insn, op: BinOp, popAfter: boolean): void {
   if (fpu.isEmpty(dst) || (srcReg >= 0 && fpu.isEmpty(srcReg))) {
     result = underflow() ? INDEFINITE : null;
   } else {
-    const src = raw ? memValue(fmt, raw) : st(fpu, srcReg);
+    const src = fmt ? memValue(fmt) : st(fpu, srcReg);
     result = src === null ? null : compute(op, st(fpu, dst), src);
   }
   notePointers(cpu, i);
@@ -345,14 +358,14 @@ function setCompareCC(fpu: FpuState, r: number): void {
 function fcompare(cpu: Cpu, i: Insn, srcReg: number, unordered: boolean, pops: number, zeroSrc = false): void {
   const fpu = enter(cpu);
   const fmt = MEMFMT[i.row.id]!;
-  const raw = fmt ? readOperand(cpu, i) : null;
+  if (fmt) readOperand(cpu, i);
   env.begin(fpu.cw);
   let r: number;
   if (fpu.isEmpty(0) || (srcReg >= 0 && fpu.isEmpty(srcReg))) {
     underflow();
     r = CMP_UNORDERED;
   } else {
-    const src = zeroSrc ? { se: 0, sig: 0n } : raw ? memValue(fmt, raw)! : st(fpu, srcReg);
+    const src = zeroSrc ? { se: 0, sig: 0n } : fmt ? memValue(fmt)! : st(fpu, srcReg);
     r = compare(env, st(fpu, 0), src, unordered);
   }
   notePointers(cpu, i);
@@ -423,10 +436,10 @@ const fxam: SemFn = (cpu, i) => {
 function fld(cpu: Cpu, i: Insn): void {
   const fpu = enter(cpu);
   const fmt = MEMFMT[i.row.id]!;
-  const raw = fmt ? readOperand(cpu, i) : null;
+  if (fmt) readOperand(cpu, i);
   env.begin(fpu.cw);
   let v: F80 | null;
-  if (!raw && fpu.isEmpty(i.rm)) {
+  if (!fmt && fpu.isEmpty(i.rm)) {
     // An empty source is reported as underflow even when ST(7) is full too.
     v = null;
     if (underflow()) {
@@ -435,8 +448,8 @@ function fld(cpu: Cpu, i: Insn): void {
     }
   } else if (wouldOverflow(fpu)) {
     v = INDEFINITE; // push() raises the overflow
-  } else if (raw) {
-    v = memValue(fmt, raw, false);
+  } else if (fmt) {
+    v = memValue(fmt, false);
   } else {
     v = st(fpu, i.rm);
   }
@@ -448,8 +461,8 @@ function fld(cpu: Cpu, i: Insn): void {
 /** The memory image of a value stored in format `fmt`, or null when an unmasked exception forbids the store. */
 function storeImage(fmt: number, v: F80): Uint8Array | null {
   switch (fmt) {
-    case FMT_FS: { const b = toFloat(env, v, SINGLE); return b === null ? null : bigToBytes(b, 4); }
-    case FMT_FD: { const b = toFloat(env, v, DOUBLE); return b === null ? null : bigToBytes(b, 8); }
+    case FMT_FS: { const w = toSingle(env, v); return w < 0 ? null : bigToBytes(BigInt(w), 4); }
+    case FMT_FD: { if (!toDouble(env, v)) return null; return bigToBytes(wordsToBig(DOUBLE_OUT[0]!, DOUBLE_OUT[1]!), 8); }
     case FMT_FT: return f80ToBytes(v);
     case FMT_WI: { const b = toInt(env, v, 16); return b === null ? null : bigToBytes(b, 2); }
     case FMT_DI: { const b = toInt(env, v, 32); return b === null ? null : bigToBytes(b, 4); }
@@ -503,8 +516,31 @@ function fstore(cpu: Cpu, i: Insn, popAfter: boolean): void {
   const size = FMT_SIZE[fmt]!;
   const lin = memLin(cpu, i, size, true);
   let img: Uint8Array | null;
-  if (fpu.isEmpty(0)) img = underflow() ? indefiniteImage(fmt) : null;
-  else img = storeImage(fmt, st(fpu, 0));
+  if (fpu.isEmpty(0)) {
+    img = underflow() ? indefiniteImage(fmt) : null;
+  } else if (fmt === FMT_FS || fmt === FMT_FD) {
+    // The common stores, without a byte image.
+    const v = st(fpu, 0);
+    let ok: boolean;
+    if (fmt === FMT_FS) {
+      const w = toSingle(env, v);
+      ok = w >= 0;
+      if (ok) cpu.mem.write32(lin, w);
+    } else {
+      ok = toDouble(env, v);
+      if (ok) {
+        probeWrite(cpu, lin, 8);
+        cpu.mem.write32(lin, DOUBLE_OUT[0]!);
+        cpu.mem.write32((lin + 4) | 0, DOUBLE_OUT[1]!);
+      }
+    }
+    notePointers(cpu, i);
+    if (ok && popAfter) pop(fpu);
+    commitStatus(fpu);
+    return;
+  } else {
+    img = storeImage(fmt, st(fpu, 0));
+  }
   if (img) writeBytes(cpu, lin, img);
   notePointers(cpu, i);
   if (img && popAfter) pop(fpu);
