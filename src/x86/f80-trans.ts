@@ -5,7 +5,7 @@
  *
  * The hardware computes these with its own microcode to "within one unit in the
  * last place" (SDM vol. 1 §8.3.10); its exact last bits are not specified. We
- * evaluate each function in binary floating point of WORK bits (BigInt
+ * evaluate each function in binary floating point of WORK (160) bits (BigInt
  * significands, series on reduced arguments) and round once to 64 bits under
  * RC, so our result is the correctly rounded value and may differ from the
  * host's by one unit in the last place (C1, which reports the rounding
@@ -28,9 +28,7 @@ import {
 } from './f80.js';
 
 /** Working precision in bits. */
-const WORK = 192;
-/** A bound on series lengths (the arguments are reduced so that far fewer terms are needed). */
-const MAX_TERMS = 4000;
+const WORK = 160;
 
 /** A binary floating-point number sign × m × 2^e with m < 2^WORK (m ≥ 0). */
 interface BF {
@@ -84,9 +82,6 @@ function div(a: BF, b: BF): BF {
   return norm(a.s ^ b.s, num / b.m, a.e - b.e - k);
 }
 
-function divInt(a: BF, n: number): BF {
-  return div(a, bf(n));
-}
 
 function scale2(a: BF, k: number): BF {
   return { s: a.s, m: a.m, e: a.e + k };
@@ -99,10 +94,6 @@ function sqrtBF(a: BF): BF {
   return norm(0, isqrt(m), (a.e - k) / 2);
 }
 
-/** |a| < 2^-WORK relative to 1, i.e. negligible as a series term. */
-function tiny(a: BF, ref = 0): boolean {
-  return a.m === 0n || bitLen(a.m) + a.e < ref - WORK - 4;
-}
 
 function fromF80(v: F80): BF {
   return norm(signOf(v), v.sig, lsbExp(v));
@@ -115,69 +106,105 @@ function toF80(env: FpEnv, a: BF, exact = false): F80 {
 
 // ---- series ---------------------------------------------------------------------
 
-/** atanh(x) = x + x³/3 + x⁵/5 + ... for |x| ≤ 1/3 or so. */
-function atanhSeries(x: BF): BF {
-  const x2 = mul(x, x);
-  let term = x;
-  let sum = x;
-  for (let k = 3; k < MAX_TERMS; k += 2) {
-    term = mul(term, x2);
-    const t = divInt(term, k);
-    if (tiny(t, bitLen(sum.m) + sum.e)) break;
-    sum = add(sum, t);
-  }
-  return sum;
-}
 
-/** atan(x) = x - x³/3 + x⁵/5 - ... for small |x|. */
-function atanSeries(x: BF): BF {
-  const x2 = neg(mul(x, x));
-  let term = x;
-  let sum = x;
-  for (let k = 3; k < MAX_TERMS; k += 2) {
-    term = mul(term, x2);
-    const t = divInt(term, k);
-    if (tiny(t, bitLen(sum.m) + sum.e)) break;
-    sum = add(sum, t);
-  }
-  return sum;
-}
 
-/** sin(r) and cos(r) for |r| ≤ π/4. */
+/**
+ * sin(r) and cos(r) for |r| ≤ π/4. The series are evaluated in fixed point
+ * (FIXED fractional bits) on z = r²: sin r = r × S(z) and cos r = C(z), where
+ * S and C are near 1, so their absolute error is their relative error, and
+ * sin r keeps full relative precision however small r is.
+ */
 function sinCos(r: BF): [BF, BF] {
-  const r2 = neg(mul(r, r));
-  let ts = r, s = r;
-  let tc = bf(1), c = bf(1);
-  for (let k = 1; k < MAX_TERMS; k++) {
-    tc = divInt(mul(tc, r2), (2 * k - 1) * (2 * k));
-    ts = divInt(mul(ts, r2), (2 * k) * (2 * k + 1));
-    const doneC = tiny(tc, 1);
-    const doneS = tiny(ts, bitLen(s.m) + s.e);
-    if (!doneC) c = add(c, tc);
-    if (!doneS) s = add(s, ts);
-    if (doneC && doneS) break;
-  }
-  return [s, c];
+  const sh = FIXED + 2 * r.e;
+  const r2 = r.m * r.m;
+  const z = sh >= 0 ? r2 << BigInt(sh) : r2 >> BigInt(-sh);
+  const S = horner(SIN_COEF, z), C = horner(COS_COEF, z);
+  return [mul(r, norm(0, S, -FIXED)), norm(0, C, -FIXED)];
 }
 
-/** e^x - 1 for |x| < 1. */
-function expm1Series(x: BF): BF {
-  let term = x;
-  let sum = x;
-  for (let k = 2; k < MAX_TERMS; k++) {
-    term = divInt(mul(term, x), k);
-    if (tiny(term, bitLen(sum.m) + sum.e)) break;
-    sum = add(sum, term);
-  }
-  return sum;
+const FIXED = WORK;
+
+/** c0 - z(c1 - z(c2 - ...)) in fixed point (or c0 + z(c1 + ...) when `alternate` is false). */
+function horner(coef: readonly bigint[], z: bigint, alternate = true): bigint {
+  const f = BigInt(FIXED);
+  let acc = coef[coef.length - 1]!;
+  for (let k = coef.length - 2; k >= 0; k--) acc = alternate ? coef[k]! - ((acc * z) >> f) : coef[k]! + ((acc * z) >> f);
+  return acc;
 }
+
+/** A BF as a signed fixed-point number (FIXED fractional bits). */
+function toFixed(x: BF): bigint {
+  const sh = FIXED + x.e;
+  const v = sh >= 0 ? x.m << BigInt(sh) : x.m >> BigInt(-sh);
+  return x.s ? -v : v;
+}
+
+function fromFixed(v: bigint): BF {
+  return v < 0n ? norm(1, -v, -FIXED) : norm(0, v, -FIXED);
+}
+
+/** 2^FIXED / (2k + 1) for k = 0, 1, ... while the terms z^k/(2k+1) with z ≤ zMax matter. */
+function inverseOdds(terms: number): bigint[] {
+  const out: bigint[] = [];
+  for (let k = 0; k < terms; k++) out.push((1n << BigInt(FIXED)) / BigInt(2 * k + 1));
+  return out;
+}
+
+/** atanh(x) = x (1 + x²/3 + x⁴/5 + ...) for |x| ≤ 1/3 (fixed-point series in x²). */
+function atanhFast(x: BF): BF {
+  const z = toFixed(mul(x, x));
+  return mul(x, fromFixed(horner(ATANH_COEF, z, false)));
+}
+
+/** atan(x) = x (1 - x²/3 + x⁴/5 - ...) for |x| ≤ 1/5. */
+function atanFast(x: BF): BF {
+  const z = toFixed(mul(x, x));
+  return mul(x, fromFixed(horner(ATANH_COEF, z, true)));
+}
+
+/** e^x - 1 = x (1 + x/2! + x²/3! + ...) for |x| < 1. */
+function expm1Fast(x: BF): BF {
+  return mul(x, fromFixed(horner(EXPM1_COEF, toFixed(x), false)));
+}
+
+/** 2^FIXED / n! for n = first, first + 2, ... while it is not zero. */
+function inverseFactorials(first: number): bigint[] {
+  const out: bigint[] = [];
+  let f = 1n; // first!
+  for (let n = 2; n <= first; n++) f *= BigInt(n);
+  for (let n = first; ; n += 2) {
+    const c = (1n << BigInt(FIXED)) / f;
+    if (c === 0n) break;
+    out.push(c);
+    f *= BigInt(n + 1) * BigInt(n + 2);
+  }
+  return out;
+}
+
+const SIN_COEF = inverseFactorials(1); // 1/1!, 1/3!, 1/5!, ...
+const COS_COEF = inverseFactorials(0); // 1/0!, 1/2!, 1/4!, ...
+/** 1/(2k+1): enough terms for (1/3)^(2k) below 2^-FIXED. */
+const ATANH_COEF = inverseOdds(Math.ceil(FIXED / Math.log2(9)) + 2);
+/** 1/(k+1)! for k = 0, 1, ...: 2^FIXED / 1!, / 2!, / 3!, ... */
+const EXPM1_COEF = ((): bigint[] => {
+  const out: bigint[] = [];
+  let f = 1n;
+  for (let n = 1; ; n++) {
+    f *= BigInt(n);
+    const c = (1n << BigInt(FIXED)) / f;
+    if (c === 0n) break;
+    out.push(c);
+  }
+  return out;
+})();
+
 
 // ---- constants -------------------------------------------------------------------
 
 const ONE = bf(1);
-const PI = sub(scale2(atanSeries(div(ONE, bf(5))), 4), scale2(atanSeries(div(ONE, bf(239))), 2));
-const LN2 = scale2(atanhSeries(div(ONE, bf(3))), 1);
-const LN10 = add(mul(bf(3), LN2), scale2(atanhSeries(div(ONE, bf(9))), 1));
+const PI = sub(scale2(atanFast(div(ONE, bf(5))), 4), scale2(atanFast(div(ONE, bf(239))), 2));
+const LN2 = scale2(atanhFast(div(ONE, bf(3))), 1);
+const LN10 = add(mul(bf(3), LN2), scale2(atanhFast(div(ONE, bf(9))), 1));
 const LOG2E = div(ONE, LN2);
 const LOG2_10 = div(LN10, LN2);
 const LOG10_2 = div(LN2, LN10);
@@ -281,17 +308,26 @@ export function trig(env: FpEnv, op: TrigOp, x: F80): F80[] | null {
 
 // ---- FPATAN ------------------------------------------------------------------------
 
-/** atan(t) for 0 ≤ t ≤ 1, with argument halving for fast convergence. */
-function atanUnit(t: BF): BF {
-  // atan(t) = 2 atan(t / (1 + √(1 + t²))): three halvings bring t below 1/8.
+/** atan(t) by argument halving, atan(t) = 2 atan(t / (1 + √(1 + t²))), down to t ≤ 1/5 (slow: for the table). */
+function atanByHalving(t: BF): BF {
   let halvings = 0;
-  while (bitLen(t.m) + t.e > -3 && halvings < 4) {
+  while (cmpBF(t, div(ONE, bf(5))) > 0) {
     t = div(t, add(ONE, sqrtBF(add(ONE, mul(t, t)))));
     halvings++;
   }
-  return scale2(atanSeries(t), halvings);
+  return scale2(atanFast(t), halvings);
 }
 
+/** atan(j/16), j = 0..16. */
+const ATAN16: readonly BF[] = Array.from({ length: 17 }, (_, j) => atanByHalving(norm(0, BigInt(j), -4)));
+
+/** atan(t) for 0 ≤ t ≤ 1: atan(c) + atan((t - c) / (1 + tc)) with c the nearest j/16 (|argument| ≤ 1/32). */
+function atanUnit(t: BF): BF {
+  const j = Math.min(16, Math.round(Number(t.m) * 2 ** (t.e + 4)));
+  if (j === 0) return atanFast(t);
+  const c = norm(0, BigInt(j), -4);
+  return add(ATAN16[j]!, atanFast(div(sub(t, c), add(ONE, mul(t, c)))));
+}
 /** FPATAN: atan2(y, x) (y = ST(1), x = ST(0)). */
 export function atan2(env: FpEnv, y: F80, x: F80): F80 | null {
   const cy = classify(y), cx = classify(x);
@@ -346,7 +382,7 @@ function lnBF(v: BF): BF {
   let k = E;
   if (cmpBF(f, sqrtBF(bf(2))) > 0) { f = scale2(f, -1); k += 1; }
   const s = div(sub(f, ONE), add(f, ONE));
-  return add(mul(bf(k), LN2), scale2(atanhSeries(s), 1));
+  return add(mul(bf(k), LN2), scale2(atanhFast(s), 1));
 }
 
 /** log2 of a positive finite F80 that is an exact power of two, or null. */
@@ -428,7 +464,7 @@ export function yl2xp1(env: FpEnv, y: F80, x: F80): F80 | null {
   // hardware's result is undefined, plain ln(1 + x) (and the indefinite for x ≤ -1).
   const xv = fromF80(x);
   let l: BF;
-  if (bitLen(xv.m) + xv.e <= -1) l = scale2(atanhSeries(div(xv, add(bf(2), xv))), 1);
+  if (bitLen(xv.m) + xv.e <= -1) l = scale2(atanhFast(div(xv, add(bf(2), xv))), 1);
   else {
     const onePlus = add(ONE, xv);
     if (onePlus.s || onePlus.m === 0n) { if (env.raise(IE)) return null; return INDEFINITE; }
@@ -462,9 +498,9 @@ export function f2xm1(env: FpEnv, x: F80): F80 | null {
     // |t| ≥ 2 (x outside [-1, 1]): e^t - 1 through halvings.
     let h = t, k = 0;
     while (bitLen(h.m) + h.e > -1) { h = scale2(h, -1); k++; }
-    let em = expm1Series(h);
+    let em = expm1Fast(h);
     for (let i = 0; i < k; i++) em = mul(em, add(em, bf(2)));
     return toF80(env, em);
   }
-  return toF80(env, expm1Series(t));
+  return toF80(env, expm1Fast(t));
 }
