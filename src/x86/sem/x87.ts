@@ -171,15 +171,12 @@ function memLin(cpu: Cpu, i: Insn, size: number, write: boolean): number {
 }
 
 /**
- * Before a store of `len` bytes at `lin` that crosses a page: rewrite its last
- * and first bytes with their own values, so that a write fault on either page
- * is taken before any byte changes (the hardware checks the whole access).
+ * Before a store of `len` bytes at `lin` that crosses a page: take the write
+ * fault of either page before any byte is stored (the hardware checks the whole
+ * access first).
  */
 function probeWrite(cpu: Cpu, lin: number, len: number): void {
-  if ((lin & 0xfff) + len <= 0x1000) return;
-  const last = (lin + len - 1) | 0;
-  cpu.mem.write8(last, cpu.mem.read8(last));
-  cpu.mem.write8(lin, cpu.mem.read8(lin));
+  if ((lin & 0xfff) + len > 0x1000) cpu.mem.probeWrite(lin, len);
 }
 
 function readBytes(cpu: Cpu, lin: number, len: number): Uint8Array {
