@@ -153,7 +153,7 @@ function fadt(cfg: AcpiConfig, facs: number, dsdt: number): Uint8Array {
   v.setUint32(at(112), (1 << 0) | (1 << 2) | (1 << 5) | (1 << 6) | (1 << 10), true);
   b.set(gas(1, 8, 1, cfg.resetPort), at(116));
   v.setUint8(at(128), cfg.resetValue);
-  v.setBigUint64(at(132), BigInt(facs), true); // X_FIRMWARE_CTRL
+  // X_FIRMWARE_CTRL stays 0: the spec wants it zero when FIRMWARE_CTRL (below 4 GiB) is set.
   v.setBigUint64(at(140), BigInt(dsdt), true); // X_DSDT
   b.set(gas(1, 32, 2, pm), at(148)); // X_PM1a_EVT_BLK
   b.set(gas(1, 16, 2, pm + 4), at(172)); // X_PM1a_CNT_BLK
