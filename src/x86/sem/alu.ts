@@ -17,7 +17,7 @@
 import type { Cpu, SemFn } from '../cpu.js';
 import type { Insn } from '../decoder.js';
 import { ARITH_FLAGS, CF, OP, getCF, setLazy, setLazyCarry } from '../flags.js';
-import { Loc, FORM, getR, maskOf, memLinear, readLin, readSrc, setR, size0, writeLin } from './operand.js';
+import { Loc, FORM, getR, maskOf, memLinear, readLin, readSrc, regOf, setR, size0, writeLin } from './operand.js';
 
 // Operation codes of `binary` (the order of the 00-3F opcode rows), plus TEST.
 const enum Op { ADD = 0, OR = 1, ADC = 2, SBB = 3, AND = 4, SUB = 5, XOR = 6, CMP = 7, TEST = 8 }
@@ -57,7 +57,7 @@ function binary(cpu: Cpu, i: Insn, op: number): void {
     binaryMem(cpu, i, op, b, size);
     return;
   }
-  const r = dloc === Loc.REG ? i.reg : dloc === Loc.ACC ? 0 : i.rm;
+  const r = regOf(i, dloc);
   const a = getR(cpu, r, size);
   const cin = op === Op.ADC || op === Op.SBB ? getCF(cpu) : 0;
   const res = result(op, a, b, cin, m);

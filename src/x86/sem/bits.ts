@@ -52,7 +52,7 @@ function bitOp(cpu: Cpu, i: Insn, op: number): void {
     bit = o & 31;
   }
   ea = i.adsize === 16 ? ea & 0xffff : ea >>> 0;
-  const lin = cpu.linear(i.segOverride >= 0 ? i.segOverride : i.defaultSeg, ea, size, op !== Bit.BT);
+  const lin = cpu.linear(cpu.seg(i), ea, size, op !== Bit.BT);
   if (op !== Bit.BT) cpu.mem.probeWrite(lin, size); // read-modify-write: the read faults as a write
   const v = readLin(cpu.mem, lin, size);
   const cf = (v >>> bit) & 1;

@@ -165,7 +165,7 @@ function sahf(cpu: Cpu): void {
 /** XLAT: AL = [seg:(E)BX + AL]. */
 function xlat(cpu: Cpu, i: Insn): void {
   const off = i.adsize === 16 ? (cpu.r16[REG.EBX << 1]! + cpu.r8[0]!) & 0xffff : (cpu.r32[REG.EBX]! + cpu.r8[0]!) >>> 0;
-  cpu.r8[0] = cpu.read8(i.segOverride >= 0 ? i.segOverride : i.defaultSeg, off);
+  cpu.r8[0] = cpu.read8(cpu.seg(i), off);
 }
 
 function nop(): void {}

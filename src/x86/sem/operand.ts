@@ -164,7 +164,7 @@ export function writeLin(mem: LinearMemory, lin: number, size: number, v: number
  * operand faults as a write: #PF error code W = 1, even on a not-present page).
  */
 export function memLinear(cpu: Cpu, i: Insn, size: number, write: boolean): number {
-  const lin = cpu.linear(i.segOverride >= 0 ? i.segOverride : i.defaultSeg, cpu.ea(i), size, write);
+  const lin = cpu.linear(cpu.seg(i), cpu.ea(i), size, write);
   if (write) cpu.mem.probeWrite(lin, size);
   return lin;
 }
@@ -172,11 +172,6 @@ export function memLinear(cpu: Cpu, i: Insn, size: number, write: boolean): numb
 /** The register number of a register operand at `loc` (not Loc.RM with memory). */
 export function regOf(i: Insn, loc: number): number {
   return loc === Loc.REG ? i.reg : loc === Loc.ACC ? 0 : loc === Loc.CL ? 1 : i.rm;
-}
-
-/** True when the operand at `loc` is in memory (ModRM memory form or moffs). */
-export function isMem(i: Insn, loc: number): boolean {
-  return (loc === Loc.RM && i.mod !== 3) || loc === Loc.MOFFS;
 }
 
 /** Read a source operand of `size` bytes, whatever its location. */
@@ -188,7 +183,7 @@ export function readSrc(cpu: Cpu, i: Insn, loc: number, size: number): number {
       if (i.mod !== 3) return readLin(cpu.mem, memLinear(cpu, i, size, false), size);
       return getR(cpu, i.rm, size);
     case Loc.MOFFS:
-      return readLin(cpu.mem, cpu.linear(i.segOverride >= 0 ? i.segOverride : i.defaultSeg, i.disp, size, false), size);
+      return readLin(cpu.mem, cpu.linear(cpu.seg(i), i.disp, size, false), size);
     default:
       return getR(cpu, regOf(i, loc), size);
   }
@@ -197,10 +192,10 @@ export function readSrc(cpu: Cpu, i: Insn, loc: number, size: number): number {
 /** Write a destination operand of `size` bytes. */
 export function writeDst(cpu: Cpu, i: Insn, loc: number, size: number, v: number): void {
   if (loc === Loc.RM) {
-    if (i.mod !== 3) writeLin(cpu.mem, cpu.linear(i.segOverride >= 0 ? i.segOverride : i.defaultSeg, cpu.ea(i), size, true), size, v);
+    if (i.mod !== 3) writeLin(cpu.mem, cpu.linear(cpu.seg(i), cpu.ea(i), size, true), size, v);
     else setR(cpu, i.rm, size, v);
   } else if (loc === Loc.MOFFS) {
-    writeLin(cpu.mem, cpu.linear(i.segOverride >= 0 ? i.segOverride : i.defaultSeg, i.disp, size, true), size, v);
+    writeLin(cpu.mem, cpu.linear(cpu.seg(i), i.disp, size, true), size, v);
   } else {
     setR(cpu, regOf(i, loc), size, v);
   }
