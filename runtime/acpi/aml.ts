@@ -12,7 +12,9 @@
  *     WordPrefix, DWordPrefix, QWordPrefix; strings (StringPrefix, NUL-ended);
  *     EISAID() as the compressed 32-bit ID;
  *   - DefName (Name), DefPackage (Package), DefBuffer (Buffer), DefScope (Scope),
- *     DefDevice (Device), DefMethod (Method) and DefReturn (Return).
+ *     DefDevice (Device), DefMethod (Method) and DefReturn (Return);
+ *   - resource descriptors for _CRS (bus number, I/O and memory windows, I/O
+ *     ports, fixed memory) and ResourceTemplate's end tag.
  * The tests decode the output with an independent reader.
  */
 
@@ -147,3 +149,46 @@ export function ret(value: Uint8Array): Uint8Array {
 }
 
 export { concat as amlConcat };
+
+// ---- resource descriptors (ACPI 6.x §6.4), for _CRS buffers ---------------------------------
+
+/** General flags of an address space descriptor for a bridge window: producer, min and max fixed, positive decode. */
+const WINDOW_FLAGS = 0x0c;
+
+function le(value: number, bytes: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < bytes; i++) out.push(Math.floor(value / 2 ** (8 * i)) & 0xff);
+  return out;
+}
+
+/** Word Address Space Descriptor (0x88): resource type 0 memory, 1 I/O, 2 bus number. */
+function wordAddressSpace(type: number, typeFlags: number, min: number, max: number): Uint8Array {
+  return new Uint8Array([0x88, 0x0d, 0x00, type, WINDOW_FLAGS, typeFlags, ...le(0, 2), ...le(min, 2), ...le(max, 2), ...le(0, 2), ...le(max - min + 1, 2)]);
+}
+
+export const resource = {
+  /** WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode). */
+  busNumbers(min: number, max: number): Uint8Array {
+    return wordAddressSpace(2, 0, min, max);
+  },
+  /** WordIO window (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange). */
+  ioWindow(min: number, max: number): Uint8Array {
+    return wordAddressSpace(1, 0x03, min, max);
+  },
+  /** DWordMemory window (ResourceProducer, PosDecode, MinFixed, MaxFixed, read-write; cacheable or not). */
+  memoryWindow(min: number, max: number, cacheable = false): Uint8Array {
+    return new Uint8Array([0x87, 0x17, 0x00, 0, WINDOW_FLAGS, cacheable ? 0x03 : 0x01, ...le(0, 4), ...le(min, 4), ...le(max, 4), ...le(0, 4), ...le(max - min + 1, 4)]);
+  },
+  /** IO (Decode16, min, max, alignment, length): the small I/O port descriptor (0x47). */
+  io(min: number, max: number, alignment: number, length: number): Uint8Array {
+    return new Uint8Array([0x47, 0x01, ...le(min, 2), ...le(max, 2), alignment, length]);
+  },
+  /** Memory32Fixed (ReadWrite, base, length): descriptor 0x86. */
+  memory32Fixed(base: number, length: number): Uint8Array {
+    return new Uint8Array([0x86, 0x09, 0x00, 0x01, ...le(base, 4), ...le(length, 4)]);
+  },
+  /** ResourceTemplate() { descriptors }: the descriptors and the end tag (checksum 0: not checked). */
+  template(descriptors: readonly Uint8Array[]): Uint8Array {
+    return concat([...descriptors, new Uint8Array([0x79, 0x00])]);
+  },
+};

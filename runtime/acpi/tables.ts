@@ -17,8 +17,9 @@
  * 9 level/active high (the SCI), a local APIC NMI on LINT1, and PCAT_COMPAT (the
  * 8259 pair is present).
  *
- * The DSDT holds \_S5 (SLP_TYP 0: the PIIX4's soft-off encoding) and the
- * processor as an ACPI0007 device. Every table is checksummed; the RSDP carries
+ * The DSDT holds \_S5 (SLP_TYP 0: the PIIX4's soft-off encoding), the PCI root
+ * bridge (PNP0A03 with _CRS and an APIC-mode _PRT) and the processors as ACPI0007
+ * devices. Every table is checksummed; the RSDP carries
  * both its ACPI 1.0 checksum and the extended one.
  *
  * Layout: the caller picks two places in guest memory: the RSDP's (16-byte
@@ -49,6 +50,8 @@ export interface AcpiConfig {
   /** The processors' local APIC IDs (ACPI processor UIDs are their indices). */
   apicIds: number[];
   ioApic: { id: number; base: number; gsiBase: number };
+  /** Where the PCI memory window starts (the top of RAM, rounded up) and ends (below the I/O APIC). */
+  pciMemory: { base: number; limit: number };
   /** An HPET block, when the machine has one. */
   hpet?: { base: number; eventTimerBlockId: number; minimumTick: number };
   oemId?: string;
@@ -112,14 +115,50 @@ function table(sig: string, revision: number, body: Uint8Array, cfg: AcpiConfig)
   return t;
 }
 
+/**
+ * The PCI root bridge: Linux enumerates PCI through it when ACPI is on (there is
+ * no legacy scan then). _CRS gives bus 0-255, the configuration ports, the I/O
+ * space around them, the VGA window and the PCI memory window. _PRT routes INTx
+ * of every slot to the I/O APIC pins the PIIX3's PIRQ lines reach (GSI 16-19),
+ * with the board's swizzle (device d, pin p: PIRQ (d + p) mod 4); it is the APIC
+ * mode table (PIC mode would need PCI interrupt link devices).
+ */
+function pciRootBridge(cfg: AcpiConfig): Uint8Array {
+  const { resource } = aml;
+  const crs = resource.template([
+    resource.busNumbers(0, 0xff),
+    resource.io(0x0cf8, 0x0cf8, 1, 8),
+    resource.ioWindow(0x0000, 0x0cf7),
+    resource.ioWindow(0x0d00, 0xffff),
+    resource.memoryWindow(0x000a0000, 0x000bffff, true),
+    resource.memoryWindow(cfg.pciMemory.base, cfg.pciMemory.limit),
+  ]);
+  const prt: Uint8Array[] = [];
+  for (let dev = 1; dev < 32; dev++) {
+    for (let pin = 0; pin < 4; pin++) {
+      prt.push(aml.pkg([aml.integer(((dev << 16) | 0xffff) >>> 0), aml.integer(pin), aml.integer(0), aml.integer(16 + ((dev + pin) & 3))]));
+    }
+  }
+  return aml.device('PCI0', [
+    aml.name('_HID', aml.eisaId('PNP0A03')),
+    aml.name('_UID', aml.integer(0)),
+    aml.name('_BBN', aml.integer(0)),
+    aml.name('_CRS', aml.buffer(crs)),
+    aml.name('_PRT', aml.pkg(prt)),
+  ]);
+}
+
 /** The DSDT's AML. */
 export function dsdtAml(cfg: AcpiConfig): Uint8Array {
   return aml.amlConcat([
-    aml.scope('\\_SB', cfg.apicIds.map((_id, uid) =>
-      aml.device(`C${uid.toString(16).toUpperCase().padStart(3, '0')}`, [
-        aml.name('_HID', aml.string('ACPI0007')),
-        aml.name('_UID', aml.integer(uid)),
-      ]))),
+    aml.scope('\\_SB', [
+      pciRootBridge(cfg),
+      ...cfg.apicIds.map((_id, uid) =>
+        aml.device(`C${uid.toString(16).toUpperCase().padStart(3, '0')}`, [
+          aml.name('_HID', aml.string('ACPI0007')),
+          aml.name('_UID', aml.integer(uid)),
+        ])),
+    ]),
     // Soft off: SLP_TYPa = SLP_TYPb = 0 (PIIX4 SUS_TYP 000), two reserved bytes.
     aml.name('\\_S5', aml.pkg([aml.integer(0), aml.integer(0), aml.integer(0), aml.integer(0)])),
   ]);
@@ -256,11 +295,12 @@ export function installAcpiTables(memory: { load(addr: number, data: Uint8Array)
 
 /**
  * The configuration of this PC's tables, from the devices' own constants: the
- * PIIX4 PM block at `pmBase`, SCI on IRQ 9, ACPI mode through the APM port,
+ * PIIX4 PM block at `pmBase`, PCI memory from the top of `ramSize` RAM up to the
+ * I/O APIC, SCI on IRQ 9, ACPI mode through the APM port,
  * reset through the PMC's TRC, one processor (APIC ID 0), the I/O APIC with ID 1
  * at 0xFEC00000, and the HPET when given.
  */
-export function pcAcpiConfig(opts: { pmBase: number; hpet?: AcpiConfig['hpet']; cpus?: number }): AcpiConfig {
+export function pcAcpiConfig(opts: { ramSize: number; pmBase: number; hpet?: AcpiConfig['hpet']; cpus?: number }): AcpiConfig {
   return {
     pmBase: opts.pmBase,
     sciIrq: SCI_IRQ,
@@ -273,6 +313,7 @@ export function pcAcpiConfig(opts: { pmBase: number; hpet?: AcpiConfig['hpet']; 
     localApicBase: APIC_DEFAULT_BASE,
     apicIds: Array.from({ length: opts.cpus ?? 1 }, (_, i) => i),
     ioApic: { id: opts.cpus ?? 1, base: IOAPIC_DEFAULT_BASE, gsiBase: 0 },
+    pciMemory: { base: Math.ceil(opts.ramSize / 0x100000) * 0x100000, limit: IOAPIC_DEFAULT_BASE - 1 },
     hpet: opts.hpet,
   };
 }

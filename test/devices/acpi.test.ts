@@ -107,7 +107,7 @@ const sum = (b: Uint8Array) => b.reduce((a, x) => (a + x) & 0xff, 0);
 
 function setup(hpet = false) {
   const phys = new PhysicalMemory(4 << 20);
-  const cfg = pcAcpiConfig({ pmBase: DEFAULT_PM_BASE, hpet: hpet ? { base: 0xfed00000, eventTimerBlockId: 0x8086a201, minimumTick: 0x80 } : undefined });
+  const cfg = pcAcpiConfig({ ramSize: 128 << 20, pmBase: DEFAULT_PM_BASE, hpet: hpet ? { base: 0xfed00000, eventTimerBlockId: 0x8086a201, minimumTick: 0x80 } : undefined });
   const image = buildAcpiTables(cfg, 0xf0000, 0xe0000);
   installAcpiTables(phys, image);
   const bytes = (addr: number, len: number) => phys.ram.subarray(addr, addr + len);
@@ -225,6 +225,44 @@ describe('ACPI tables', () => {
     expect(cpu.kind).toBe('device');
     expect(find(cpu.body!, '_HID')?.value).toBe('ACPI0007');
     expect(find(cpu.body!, '_UID')?.value).toBe(0n);
+  });
+
+  it('describes the PCI root bridge: PNP0A03, bus/I/O/memory windows in _CRS, and a _PRT matching the board swizzle', () => {
+    const { image, tableAt } = setup();
+    const d = tableAt(image.at.DSDT!);
+    const r = new AmlReader(d.b);
+    r.at = 36;
+    const pci = find(find(r.terms(d.len), '\\_SB')!.body!, 'PCI0')!;
+    expect(pci.kind).toBe('device');
+    expect(find(pci.body!, '_HID')!.value).toBe(0x030ad041n);
+    // Walk the resource template (ACPI 6.x §6.4: small items tag 0xxxxlll, large items 1xxxxxxx + 16-bit length).
+    const crs = new Uint8Array((find(pci.body!, '_CRS')!.value as { buffer: number[] }).buffer);
+    const items: { tag: number; body: Uint8Array }[] = [];
+    for (let o = 0; o < crs.length;) {
+      const t = crs[o]!;
+      if (t & 0x80) {
+        const len = crs[o + 1]! | (crs[o + 2]! << 8);
+        items.push({ tag: t, body: crs.subarray(o + 3, o + 3 + len) });
+        o += 3 + len;
+      } else {
+        const len = t & 7;
+        items.push({ tag: t >> 3, body: crs.subarray(o + 1, o + 1 + len) });
+        o += 1 + len;
+      }
+    }
+    expect(items.map((i) => i.tag)).toEqual([0x88, 0x08, 0x88, 0x88, 0x87, 0x87, 0x0f]);
+    const w = (i: number, at: number) => new DataView(items[i]!.body.buffer, items[i]!.body.byteOffset).getUint16(at, true);
+    const dw = (i: number, at: number) => new DataView(items[i]!.body.buffer, items[i]!.body.byteOffset).getUint32(at, true);
+    expect([items[0]!.body[0], w(0, 5), w(0, 7), w(0, 11)]).toEqual([2, 0, 0xff, 0x100]); // bus numbers 0-255
+    expect([w(1, 1), w(1, 3), items[1]!.body[6]]).toEqual([0xcf8, 0xcf8, 8]);
+    expect([items[2]!.body[0], w(2, 5), w(2, 7)]).toEqual([1, 0, 0xcf7]);
+    expect([w(3, 5), w(3, 7)]).toEqual([0xd00, 0xffff]);
+    expect([items[4]!.body[0], dw(4, 7), dw(4, 11)]).toEqual([0, 0xa0000, 0xbffff]);
+    expect([dw(5, 7), dw(5, 11), dw(5, 19)]).toEqual([0x8000000, 0xfebfffff, 0xfebfffff - 0x8000000 + 1]);
+    const prt = find(pci.body!, '_PRT')!.value as bigint[][];
+    expect(prt.length).toBe(31 * 4);
+    // Device 3 INTA: PIRQ D, GSI 19 (what PciBus.intxChanged drives).
+    expect(prt.find((e) => e[0] === 0x3ffffn && e[1] === 0n)).toEqual([0x3ffffn, 0n, 0n, 19n]);
   });
 
   it('powers the machine off with the SLP_TYP the DSDT gives for S5', () => {
