@@ -31,6 +31,12 @@ export class Cpu extends CpuState implements SystemCpu {
   /** The instruction being executed (valid during a semantics call). */
   insn: Insn | null = null;
   instructionCount = 0;
+  /**
+   * Most elements a REP string instruction handles per execution before it
+   * yields (restarting itself with the registers advanced, as an interrupt
+   * between iterations would): see sem/string.ts. Infinity: never yields.
+   */
+  repLimit = Infinity;
   /** Set by semantics that must end run() (HLT, shutdown, a hook's request). */
   stopReason: StopReason | '' = '';
   nmiPending = false;

@@ -27,6 +27,14 @@
  * INS/OUTS check I/O permission (priv.ts) once, when at least one element runs.
  * INS checks the destination's segment limit before it reads the port.
  *
+ * Yielding: a REP instruction runs at most cpu.repLimit elements per
+ * execution; when (E)CX is not yet exhausted it leaves EIP at itself with the
+ * registers advanced, exactly as if an interrupt had been taken between
+ * iterations, and the next execution continues. So one guest instruction
+ * (REP STOSB with ECX = FFFFFFFF takes minutes) cannot hold the host. The
+ * limit is Infinity unless the machine lowers it: the translator must first
+ * follow cpu.nextEip after a REP string instruction.
+ *
  * Speed: the first element of a REP goes through cpu.readSized/writeSized with
  * every check (limit, and in protected mode the segment type, which cannot
  * change during the instruction); the following elements of an expand-up
@@ -106,6 +114,7 @@ function movs(cpu: Cpu, i: Insn): void {
   const sLast = cpu.segLimit[src]! - size + 1;
   const dLast = cpu.segLimit[ES]! - size + 1;
   let first = true;
+  let budget = cpu.repLimit;
   try {
     do {
       const v = first || sSlow || si > sLast ? cpu.readSized(src, si, size) : memRead(mem, (sBase + si) | 0, size);
@@ -115,12 +124,13 @@ function movs(cpu: Cpu, i: Insn): void {
       si = ((si + d) & mask) >>> 0;
       di = ((di + d) & mask) >>> 0;
       n--;
-    } while (n !== 0);
+    } while (n !== 0 && --budget > 0);
   } finally {
     setIdx(cpu, a16, REG.ESI, si);
     setIdx(cpu, a16, REG.EDI, di);
     setIdx(cpu, a16, REG.ECX, n);
   }
+  if (n !== 0) cpu.nextEip = cpu.eip; // yielded after cpu.repLimit elements: the rest next time
 }
 
 function stos(cpu: Cpu, i: Insn): void {
@@ -142,6 +152,7 @@ function stos(cpu: Cpu, i: Insn): void {
   const dBase = cpu.segBase[ES]!;
   const dLast = cpu.segLimit[ES]! - size + 1;
   let first = true;
+  let budget = cpu.repLimit;
   try {
     do {
       if (first || dSlow || di > dLast) cpu.writeSized(ES, di, size, v);
@@ -149,11 +160,12 @@ function stos(cpu: Cpu, i: Insn): void {
       first = false;
       di = ((di + d) & mask) >>> 0;
       n--;
-    } while (n !== 0);
+    } while (n !== 0 && --budget > 0);
   } finally {
     setIdx(cpu, a16, REG.EDI, di);
     setIdx(cpu, a16, REG.ECX, n);
   }
+  if (n !== 0) cpu.nextEip = cpu.eip; // yielded after cpu.repLimit elements: the rest next time
 }
 
 function lods(cpu: Cpu, i: Insn): void {
@@ -175,17 +187,19 @@ function lods(cpu: Cpu, i: Insn): void {
   const sBase = cpu.segBase[src]!;
   const sLast = cpu.segLimit[src]! - size + 1;
   let first = true;
+  let budget = cpu.repLimit;
   try {
     do {
       cpu.setReg(REG.EAX, size, first || sSlow || si > sLast ? cpu.readSized(src, si, size) : memRead(mem, (sBase + si) | 0, size));
       first = false;
       si = ((si + d) & mask) >>> 0;
       n--;
-    } while (n !== 0);
+    } while (n !== 0 && --budget > 0);
   } finally {
     setIdx(cpu, a16, REG.ESI, si);
     setIdx(cpu, a16, REG.ECX, n);
   }
+  if (n !== 0) cpu.nextEip = cpu.eip; // yielded after cpu.repLimit elements: the rest next time
 }
 
 /** CMPS: flags of [src:(E)SI] - [ES:(E)DI]. */
@@ -218,6 +232,7 @@ function cmps(cpu: Cpu, i: Insn): void {
   let a = 0;
   let b = 0;
   let done = false;
+  let budget = cpu.repLimit;
   try {
     do {
       const y = !done || dSlow || di > dLast ? cpu.readSized(ES, di, size) : memRead(mem, (dBase + di) | 0, size);
@@ -228,12 +243,13 @@ function cmps(cpu: Cpu, i: Insn): void {
       si = ((si + d) & mask) >>> 0;
       di = ((di + d) & mask) >>> 0;
       n--;
-    } while (n !== 0 && ((a ^ b) === 0) !== untilEqual);
+    } while (n !== 0 && ((a ^ b) === 0) !== untilEqual && --budget > 0);
   } finally {
     setIdx(cpu, a16, REG.ESI, si);
     setIdx(cpu, a16, REG.EDI, di);
     setIdx(cpu, a16, REG.ECX, n);
   }
+  if (n !== 0 && ((a ^ b) === 0) !== untilEqual) cpu.nextEip = cpu.eip; // yielded: the rest next time
   // Not on a fault: EFLAGS is then restored to its value before the instruction (SDM vol. 2 REP).
   if (done) setLazy(cpu, OP.SUB, a, b, a - b, size);
 }
@@ -261,17 +277,19 @@ function scas(cpu: Cpu, i: Insn): void {
   const dLast = cpu.segLimit[ES]! - size + 1;
   let b = 0;
   let done = false;
+  let budget = cpu.repLimit;
   try {
     do {
       b = !done || dSlow || di > dLast ? cpu.readSized(ES, di, size) : memRead(mem, (dBase + di) | 0, size);
       done = true;
       di = ((di + d) & mask) >>> 0;
       n--;
-    } while (n !== 0 && ((a ^ b) === 0) !== untilEqual);
+    } while (n !== 0 && ((a ^ b) === 0) !== untilEqual && --budget > 0);
   } finally {
     setIdx(cpu, a16, REG.EDI, di);
     setIdx(cpu, a16, REG.ECX, n);
   }
+  if (n !== 0 && ((a ^ b) === 0) !== untilEqual) cpu.nextEip = cpu.eip; // yielded: the rest next time
   // Not on a fault: EFLAGS is then restored to its value before the instruction (SDM vol. 2 REP).
   if (done) setLazy(cpu, OP.SUB, a, b, a - b, size);
 }
@@ -294,17 +312,19 @@ function ins(cpu: Cpu, i: Insn): void {
   if (n === 0) return;
   checkIo(cpu, port, size);
   const mask = a16 ? 0xffff : -1;
+  let budget = cpu.repLimit;
   try {
     do {
       cpu.linear(ES, di, size, true);
       cpu.writeSized(ES, di, size, cpu.ports.portIn(port, size));
       di = ((di + d) & mask) >>> 0;
       n--;
-    } while (n !== 0);
+    } while (n !== 0 && --budget > 0);
   } finally {
     setIdx(cpu, a16, REG.EDI, di);
     setIdx(cpu, a16, REG.ECX, n);
   }
+  if (n !== 0) cpu.nextEip = cpu.eip; // yielded after cpu.repLimit elements: the rest next time
 }
 
 /** OUTS: src:(E)SI -> port DX. */
@@ -325,16 +345,18 @@ function outs(cpu: Cpu, i: Insn): void {
   if (n === 0) return;
   checkIo(cpu, port, size);
   const mask = a16 ? 0xffff : -1;
+  let budget = cpu.repLimit;
   try {
     do {
       cpu.ports.portOut(port, size, cpu.readSized(src, si, size));
       si = ((si + d) & mask) >>> 0;
       n--;
-    } while (n !== 0);
+    } while (n !== 0 && --budget > 0);
   } finally {
     setIdx(cpu, a16, REG.ESI, si);
     setIdx(cpu, a16, REG.ECX, n);
   }
+  if (n !== 0) cpu.nextEip = cpu.eip; // yielded after cpu.repLimit elements: the rest next time
 }
 
 export const stringSemantics: Record<string, SemFn> = { movs, cmps, stos, lods, scas, ins, outs };
