@@ -493,14 +493,12 @@ export function f2xm1(env: FpEnv, x: F80): F80 | null {
     env.raise(PE);
     return s ? pack(1, 1n, -1) : pack(0, 1n, 0);
   }
-  const t = mul(fromF80(x), LN2);
-  if (bitLen(t.m) + t.e > 1) {
-    // |t| ≥ 2 (x outside [-1, 1]): e^t - 1 through halvings.
-    let h = t, k = 0;
-    while (bitLen(h.m) + h.e > -1) { h = scale2(h, -1); k++; }
-    let em = expm1Fast(h);
-    for (let i = 0; i < k; i++) em = mul(em, add(em, bf(2)));
-    return toF80(env, em);
+  // |x| > 1 is outside the instruction's domain (the SDM leaves the result
+  // undefined): Intel processors return the operand unchanged with PE set, and
+  // so do we (computing 2^x - 1 there would build numbers beyond any range).
+  if ((x.se & 0x7fff) >= BIAS) {
+    env.raise(PE);
+    return x;
   }
-  return toF80(env, expm1Fast(t));
+  return toF80(env, expm1Fast(mul(fromF80(x), LN2)));
 }
