@@ -33,6 +33,9 @@ import { Clock, NS_PER_INSTRUCTION, type ClockMode } from '../../runtime/clock.j
 /** The time-stamp counter's rate: 1 GHz, one tick per nanosecond of machine time. */
 export const TSC_HZ = 1e9;
 
+/** Elements a REP string instruction runs before it yields (ECX = FFFFFFFF would take minutes). */
+export const REP_LIMIT = 4096;
+
 /** Most instructions between two looks at the timers. */
 const SLICE = 20_000;
 
@@ -112,6 +115,10 @@ export class Machine {
     this.mmu = new Mmu(this.phys, this.cpu);
     this.clock = new Clock(config.clock ?? 'virtual', () => this.cpu.instructionCount);
     this.cpu.mem = this.mmu;
+    // A REP string instruction yields every REP_LIMIT elements (as if interrupted between
+    // iterations), so no single guest instruction holds the host (the cold tier follows
+    // nextEip after it; sem/string.ts).
+    this.cpu.repLimit = REP_LIMIT;
     // The TSC runs at TSC_HZ on the machine's clock: virtual time, or the host's.
     this.cpu.tscSource = () => Math.floor(this.clock.now() * (TSC_HZ / 1e9));
     this.mmu.onCodeWrite((page) => this.cpu.dropDecoded(page));
