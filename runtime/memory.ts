@@ -25,8 +25,12 @@ export const PAGE_CODE = 1;
 export const PAGE_ROM = 2;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 
-/** Called with the physical page number when a watched page is about to be written. */
-export type CodeWriteListener = (page: number) => void;
+/**
+ * Called when a watched page is about to be written: the physical page number,
+ * and the physical address and length of the write within that page (the
+ * translator invalidates at a finer grain than the page).
+ */
+export type CodeWriteListener = (page: number, addr: number, len: number) => void;
 
 export class PhysicalMemory {
   readonly ram: Uint8Array;
@@ -59,10 +63,14 @@ export class PhysicalMemory {
     if (page < this.pageFlags.length) this.pageFlags[page]! |= PAGE_CODE;
   }
 
-  /** A write is about to change `addr`: invalidate code cached from its page. */
-  private codeWritten(page: number): void {
+  /**
+   * `len` bytes at `addr` (all on `page`) are about to change: invalidate code
+   * cached from the page. The watch is disarmed first; a listener that still
+   * has code on the page arms it again.
+   */
+  private codeWritten(page: number, addr: number, len: number): void {
     this.pageFlags[page]! &= ~PAGE_CODE;
-    for (const l of this.listeners) l(page);
+    for (const l of this.listeners) l(page, addr, len);
   }
 
   /**
@@ -99,7 +107,7 @@ export class PhysicalMemory {
       const flags = this.pageFlags[a >>> PAGE_SHIFT];
       if (flags) {
         if (flags & PAGE_ROM) return;
-        this.codeWritten(a >>> PAGE_SHIFT);
+        this.codeWritten(a >>> PAGE_SHIFT, a, 1);
       }
       this.ram[a] = v;
     } else if (this.mmio) this.mmio.write(a, 1, v);
@@ -125,7 +133,12 @@ export class PhysicalMemory {
   }
   write16(addr: number, v: number): void {
     const a = (addr & this.a20Mask) >>> 0;
-    if (a + 1 < this.size && (a & 0xfff) !== 0xfff && !this.pageFlags[a >>> PAGE_SHIFT]) {
+    if (a + 1 < this.size && (a & 0xfff) !== 0xfff) {
+      const flags = this.pageFlags[a >>> PAGE_SHIFT]!;
+      if (flags) {
+        if (flags & PAGE_ROM) return;
+        this.codeWritten(a >>> PAGE_SHIFT, a, 2);
+      }
       this.ram[a] = v;
       this.ram[a + 1] = v >> 8;
       return;
@@ -137,7 +150,12 @@ export class PhysicalMemory {
   write32(addr: number, v: number): void {
     const a = (addr & this.a20Mask) >>> 0;
     const r = this.ram;
-    if (a + 3 < this.size && (a & 0xfff) <= 0xffc && !this.pageFlags[a >>> PAGE_SHIFT]) {
+    if (a + 3 < this.size && (a & 0xfff) <= 0xffc) {
+      const flags = this.pageFlags[a >>> PAGE_SHIFT]!;
+      if (flags) {
+        if (flags & PAGE_ROM) return;
+        this.codeWritten(a >>> PAGE_SHIFT, a, 4);
+      }
       r[a] = v; r[a + 1] = v >> 8; r[a + 2] = v >> 16; r[a + 3] = v >> 24;
       return;
     }
@@ -153,7 +171,12 @@ export class PhysicalMemory {
     if (addr < 0 || addr + data.length > this.size) throw new Error(`load of ${data.length} bytes at ${addr.toString(16)} is outside RAM`);
     const first = addr >>> PAGE_SHIFT;
     const last = (addr + data.length - 1) >>> PAGE_SHIFT;
-    for (let p = first; p <= last && data.length > 0; p++) if (this.pageFlags[p]! & PAGE_CODE) this.codeWritten(p);
+    for (let p = first; p <= last && data.length > 0; p++) {
+      if (!(this.pageFlags[p]! & PAGE_CODE)) continue;
+      const from = Math.max(addr, p << PAGE_SHIFT);
+      const to = Math.min(addr + data.length, (p + 1) << PAGE_SHIFT);
+      this.codeWritten(p, from, to - from);
+    }
     this.ram.set(data, addr);
   }
 }
