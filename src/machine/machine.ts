@@ -205,16 +205,22 @@ export class Machine {
     const cpu = this.cpu;
     const clock = this.clock;
     const start = cpu.instructionCount;
+    // The budget counts steps: instructions, and exceptions delivered instead of one, so
+    // that a guest caught in a loop of faults (that never retires an instruction) still
+    // comes back to the caller.
+    let steps = 0;
     for (;;) {
       clock.runDue();
-      const left = maxInstructions - (cpu.instructionCount - start);
+      const left = maxInstructions - steps;
       if (left <= 0) return this.result('limit', start);
       let slice = Math.min(SLICE, left);
       const deadline = clock.nextDeadline();
       if (clock.mode === 'virtual' && deadline !== Infinity) {
         slice = Math.max(1, Math.min(slice, Math.ceil((deadline - clock.now()) / NS_PER_INSTRUCTION)));
       }
+      const retired = cpu.instructionCount;
       const reason = cpu.run(slice);
+      steps += reason === 'count' ? slice : cpu.instructionCount - retired;
       if (this.exitStatus >= 0) return this.result('exit', start);
       if (this.poweredOff) return this.result('poweroff', start);
       if (this.resetRequested) {

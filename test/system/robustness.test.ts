@@ -31,6 +31,38 @@ function randomKernel(rnd: () => number): Uint8Array {
   return image;
 }
 
+describe('a guest that only faults', () => {
+  it('uses up its budget: a #UD handler that is itself UD2 comes back to the caller', () => {
+    const base = 0x100000;
+    const image = new Uint8Array(0x80);
+    const v = new DataView(image.buffer);
+    const magic = 0x1badb002;
+    const flags = 0x10000;
+    [magic, flags, (-(magic + flags)) >>> 0, base, base, 0, 0, base + 0x20].forEach((x, i) => v.setUint32(4 * i, x, true));
+    // lgdt [gdtr]; lidt [idtr]; ud2
+    image.set([0x0f, 0x01, 0x15, 0, 0, 0, 0, 0x0f, 0x01, 0x1d, 0, 0, 0, 0, 0x0f, 0x0b], 0x20);
+    v.setUint32(0x23, base + 0x30, true);
+    v.setUint32(0x2a, base + 0x38, true);
+    v.setUint16(0x30, 23, true); // gdtr: 3 descriptors at base + 0x50
+    v.setUint32(0x32, base + 0x50, true);
+    v.setUint16(0x38, 7 * 8 - 1, true); // idtr: vectors 0-6 at base + 0x40 - 6 * 8
+    v.setUint32(0x3a, base + 0x40 - 6 * 8, true);
+    // IDT entry 6: a 32-bit interrupt gate to the UD2 itself.
+    v.setUint16(0x40, (base + 0x2e) & 0xffff, true);
+    v.setUint16(0x42, 0x08, true);
+    v.setUint16(0x44, 0x8e00, true);
+    v.setUint16(0x46, (base + 0x2e) >>> 16, true);
+    v.setUint32(0x58, 0x0000ffff, true); // 0x08: flat code
+    v.setUint32(0x5c, 0x00cf9a00, true);
+    v.setUint32(0x60, 0x0000ffff, true); // 0x10: flat data
+    v.setUint32(0x64, 0x00cf9200, true);
+    const m = new Machine({ memSize: 2 << 20, multiboot: image, noReboot: true });
+    const r = m.run(50_000);
+    expect(r.kind).toBe('limit');
+    expect(m.cpu.eip).toBe(base + 0x2e);
+  });
+});
+
 describe('random guests', () => {
   it('end in a shutdown, halt, exit or the budget, never a host exception', () => {
     const kinds: Record<string, number> = {};
