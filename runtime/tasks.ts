@@ -127,6 +127,7 @@ export function taskSwitch(cpu: SystemCpu, selector: number, source: TaskSource,
 export function inNewTask(cpu: SystemCpu, e: unknown): unknown {
   if (e instanceof CpuException && !e.inNewTask) {
     e.inNewTask = true;
+    e.newTaskEip = cpu.eip;
     e.newTaskEsp = cpu.r32[REG.ESP]!;
   }
   return e;

@@ -385,7 +385,7 @@ export class Cpu extends CpuState implements SystemCpu {
   deliverException(e: CpuException, startEip: number): void {
     if (e.inNewTask) {
       this.r32[REG.ESP] = e.newTaskEsp;
-      this.deliverEvent(e.vector, e.errorCode, 'fault', this.eip, this.eip);
+      this.deliverEvent(e.vector, e.errorCode, 'fault', e.newTaskEip, e.newTaskEip);
       return;
     }
     const trap = e.vector === EXC.BP || e.vector === EXC.OF;
@@ -413,7 +413,7 @@ export class Cpu extends CpuState implements SystemCpu {
           vector = first = err.vector;
           code = err.errorCode;
           kind = 'fault';
-          returnEip = startEip = this.eip;
+          returnEip = startEip = err.newTaskEip;
           continue;
         }
         this.r32[REG.ESP] = esp;

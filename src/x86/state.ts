@@ -90,9 +90,11 @@ export class CpuException extends Error {
   /**
    * Raised by a task switch's checks after the new task's state was loaded
    * (SDM vol. 3 §7.3, step 12): the exception belongs to the new task, so it is
-   * delivered with the new task's EIP and this ESP, not the instruction's start.
+   * delivered with the new task's EIP and ESP (kept here: an executor that
+   * restores its own state at a fault must not lose them), not the instruction's.
    */
   inNewTask = false;
+  newTaskEip = 0;
   newTaskEsp = 0;
 
   /**
