@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Machine, type RunResult } from '../../src/machine/machine.js';
+import { Machine, type MachineConfig, type RunResult } from '../../src/machine/machine.js';
 
 function findGuestDir(): string {
   // test/system/ when run from source, dist/test/system/ when built.
@@ -38,6 +38,8 @@ export interface GuestOptions {
   onHostAction?: (m: Machine, value: number) => void;
   /** Wire extra devices before the run. */
   setup?: (m: Machine) => void;
+  /** More machine configuration (the translator's mode, say). */
+  config?: Partial<MachineConfig>;
 }
 
 /** External interrupt vector the host raises for actions 3 and 4. */
@@ -92,6 +94,7 @@ export function runGuest(name: string, opts: GuestOptions = {}): GuestRun {
     ...(opts.rom ? { bios: image } : { multiboot: image, cmdline: opts.cmdline ?? '' }),
     debugcon: [{ port: 0xe9, sink: (b) => { output += String.fromCharCode(b); } }],
     noReboot: opts.noReboot ?? true,
+    ...opts.config,
   });
   let action = -1;
   m.ports.register(HOST_PORT, 1, {
