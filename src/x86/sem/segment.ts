@@ -46,7 +46,12 @@ function load_far_ptr(cpu: Cpu, i: Insn): void {
   const size = i.opsize >> 3;
   const seg = cpu.seg(i);
   const ea = cpu.ea(i);
-  cpu.linear(seg, ea, size + 2, false);
+  // The whole pointer must be within the limit before anything is read. Its
+  // first and last bytes are checked rather than one access of 4 or 6 bytes,
+  // so that #AC follows the pointer's own alignment (2 bytes for m16:16, 4 for
+  // m16:32: SDM vol. 3 §6.15), which the reads below apply.
+  cpu.linear(seg, ea, 1, false);
+  cpu.linear(seg, ea + size + 1, 1, false);
   const off = cpu.readSized(seg, ea, size);
   const sel = cpu.read16(seg, ea + size);
   cpu.loadSegment(target, sel);
