@@ -284,27 +284,24 @@ function leave(cpu: Cpu, i: Insn): void {
 
 /**
  * BOUND r, m16&16 / m32&32: #BR (a fault: EIP stays at BOUND) when the signed
- * index is below the first bound or above the second. The operand is checked
- * as one access of 4 or 8 bytes.
+ * index is below the first bound or above the second. The whole operand is
+ * checked against the segment limit first; then the lower bound is read and
+ * compared, and only then the upper one, so an index below the lower bound
+ * raises #BR even when the upper bound's page is not there (as Intel
+ * processors do: the host CPU test checks it).
  */
 function bound(cpu: Cpu, i: Insn): void {
   const size = i.opsize >> 3;
   const seg = cpu.seg(i);
   const ea = cpu.ea(i);
-  cpu.linear(seg, ea, 2 * size, false);
-  let lo = cpu.readSized(seg, ea, size);
-  let hi = cpu.readSized(seg, ea + size, size);
-  let idx: number;
-  if (size === 2) {
-    lo = (lo << 16) >> 16;
-    hi = (hi << 16) >> 16;
-    idx = (cpu.r16[i.reg << 1]! << 16) >> 16;
-  } else {
-    lo |= 0;
-    hi |= 0;
-    idx = cpu.r32[i.reg]!;
-  }
-  if (idx < lo || idx > hi) cpu.raise(EXC.BR);
+  // Byte checks of the first and last bytes, so that #AC follows the bounds'
+  // own size (2 or 4 bytes), as the reads below apply it.
+  cpu.linear(seg, ea, 1, false);
+  cpu.linear(seg, ea + 2 * size - 1, 1, false);
+  const sx = (v: number) => (size === 2 ? (v << 16) >> 16 : v | 0);
+  const idx = size === 2 ? (cpu.r16[i.reg << 1]! << 16) >> 16 : cpu.r32[i.reg]!;
+  if (idx < sx(cpu.readSized(seg, ea, size))) cpu.raise(EXC.BR);
+  if (idx > sx(cpu.readSized(seg, ea + size, size))) cpu.raise(EXC.BR);
 }
 
 export const controlSemantics: Record<string, SemFn> = {
