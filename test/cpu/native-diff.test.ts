@@ -32,7 +32,7 @@ const env = (name: string, dflt: number): number => {
 const SEED = env('BT86_NATIVE_DIFF_SEED', 1);
 const PER_ROW = env('BT86_NATIVE_DIFF_PER_ROW', 205);
 const SEEDS = env('BT86_NATIVE_DIFF_SEEDS', 1);
-const FAULT_RATE = env('BT86_NATIVE_DIFF_FAULT_RATE', 0.35);
+const FAULT_RATE = env('BT86_NATIVE_DIFF_FAULT_RATE', 0.6);
 /** The floor: cases per row in the CI run. */
 const MIN_PER_ROW = 200;
 

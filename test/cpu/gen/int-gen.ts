@@ -1512,7 +1512,7 @@ export function genItem(rng: Rng, win: Window, row: Row, fault: boolean): Item {
   // Every item has a stack of its own (ESP is a valid pointer for [esp+...] forms).
   if (!STACK_SEMS.has(row.sem)) b.stack(32, 32);
   if (!fault) return handler(b, false);
-  if (OWN_FAULTS.has(row.sem) && rng.chance(0.7)) {
+  if (OWN_FAULTS.has(row.sem) && rng.chance(0.5)) {
     const item = handler(b, true);
     item.fault = true;
     return item;
@@ -1582,7 +1582,7 @@ const ITEM_OVERHEAD = 16 + 6 + 40 + 6 + 49 + 42 + 13;
  */
 export function buildCases(rng: Rng, rows: readonly Row[], o: GenOptions): IntCase[] {
   const cases: IntCase[] = [];
-  const faultRate = o.faultRate ?? 0.35;
+  const faultRate = o.faultRate ?? 0.6;
   let i = 0;
   while (i < rows.length) {
     const win = new Window(rng);
